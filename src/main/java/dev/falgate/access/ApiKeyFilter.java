@@ -1,0 +1,67 @@
+package dev.falgate.access;
+
+import java.io.IOException;
+import java.util.Optional;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+import dev.falgate.web.Problems;
+
+/**
+ * Every {@code /v1/**} request needs {@code Authorization: Bearer <key>}; without a known key it is
+ * answered 401 before any controller runs, whatever the route. Scopes are checked per route.
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE + 20)
+class ApiKeyFilter extends OncePerRequestFilter {
+
+    static final String CALLER_ATTRIBUTE = Caller.class.getName();
+    private static final String BEARER = "bearer ";
+
+    private final ApiKeyAuthenticator authenticator;
+    private final Problems problems;
+
+    ApiKeyFilter(ApiKeyAuthenticator authenticator, Problems problems) {
+        this.authenticator = authenticator;
+        this.problems = problems;
+    }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        return !request.getRequestURI().startsWith("/v1/");
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        Optional<Caller> caller = presentedKey(request).flatMap(authenticator::authenticate);
+        if (caller.isEmpty()) {
+            response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+            problems.write(response, HttpStatus.UNAUTHORIZED, "unauthorized",
+                    "A valid API key is required: send 'Authorization: Bearer <key>'.");
+            return;
+        }
+        request.setAttribute(CALLER_ATTRIBUTE, caller.get());
+        chain.doFilter(request, response);
+    }
+
+    private static Optional<String> presentedKey(HttpServletRequest request) {
+        String header = request.getHeader(HttpHeaders.AUTHORIZATION);
+        if (header == null || header.length() <= BEARER.length()
+                || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+            return Optional.empty();
+        }
+        String key = header.substring(BEARER.length()).strip();
+        return key.isEmpty() ? Optional.empty() : Optional.of(key);
+    }
+}

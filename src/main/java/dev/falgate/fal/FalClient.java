@@ -1,0 +1,281 @@
+package dev.falgate.fal;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.channels.UnresolvedAddressException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeoutException;
+
+import javax.net.ssl.SSLHandshakeException;
+
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.util.UriComponentsBuilder;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+
+import dev.falgate.MissingSettingException;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.NullNode;
+
+/**
+ * Speaks fal's queue protocol (submit, status, result) and nothing else. Every answer becomes a typed
+ * outcome; the decisive line is between an HTTP answer (fal told us what it did) and a transport
+ * failure after the request left (fal may hold a request we know nothing of).
+ */
+@Component
+public class FalClient {
+
+    private static final Logger log = LoggerFactory.getLogger(FalClient.class);
+    private static final int MAX_ANSWER_BYTES = 1024 * 1024;
+
+    private final FalSettings settings;
+    private final JsonMapper json;
+    private final WebClient web;
+
+    FalClient(FalSettings settings, WebClient.Builder builder, JsonMapper json) {
+        if (settings.key() == null || settings.key().isBlank()) {
+            throw new MissingSettingException("FAL_KEY", "the fal API key is required to call fal");
+        }
+        this.settings = settings;
+        this.json = json;
+        HttpClient http = HttpClient.create()
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.toIntExact(settings.connectTimeout().toMillis()))
+                .responseTimeout(settings.responseTimeout());
+        this.web = builder.clone()
+                .clientConnector(new ReactorClientHttpConnector(http))
+                .defaultHeader(HttpHeaders.AUTHORIZATION, "Key " + settings.key().strip())
+                .codecs(codecs -> codecs.defaultCodecs().maxInMemorySize(MAX_ANSWER_BYTES))
+                .build();
+    }
+
+    public String endpointId() {
+        return settings.endpointId();
+    }
+
+    /** {@code POST {queue}/{endpoint}[?fal_webhook=...]} with the model input as the body. */
+    public SubmitOutcome submit(String inputJson, URI webhookOrNull) {
+        UriComponentsBuilder uri = UriComponentsBuilder.fromUri(settings.queueUrl()).path("/" + settings.endpointId());
+        if (webhookOrNull != null) {
+            uri.queryParam("fal_webhook", webhookOrNull.toString());
+        }
+        Answer answer;
+        try {
+            answer = call(HttpMethod.POST, uri.encode().build().toUri(), inputJson);
+        } catch (TransportFailure e) {
+            return e.sent ? new SubmitOutcome.Unknown(e.getMessage())
+                    : new SubmitOutcome.Retryable(e.getMessage(), null, null, false);
+        }
+        if (answer.status >= 200 && answer.status < 300) {
+            return accepted(answer);
+        }
+        if (answer.status == 401 || answer.status == 403) {
+            return new SubmitOutcome.Retryable("fal refused our key or account (HTTP " + answer.status + "): "
+                    + text(answer.body.path("detail")), answer.status, null, true);
+        }
+        if (answer.status == 429 || answer.status >= 500) {
+            return new SubmitOutcome.Retryable("fal answered HTTP " + answer.status, answer.status,
+                    answer.retryAfter(), false);
+        }
+        return new SubmitOutcome.Rejected(answer.status, answer.detail(), answer.errorType());
+    }
+
+    /** {@code GET status_url?logs=0}. */
+    public StatusOutcome status(FalRequest request) {
+        URI url = UriComponentsBuilder.fromUri(followUp(request.statusUrl(), request.requestId(), "/status"))
+                .replaceQueryParam("logs", "0").build(true).toUri();
+        Answer answer;
+        try {
+            answer = call(HttpMethod.GET, url, null);
+        } catch (TransportFailure e) {
+            return new StatusOutcome.Unavailable(e.getMessage());
+        }
+        if (answer.status < 200 || answer.status >= 300) {
+            return new StatusOutcome.Unavailable("fal answered HTTP " + answer.status + " to a status call");
+        }
+        JsonNode body = answer.body;
+        return switch (body.path("status").asString("")) {
+            case "IN_QUEUE" -> new StatusOutcome.InQueue(body.path("queue_position").isIntegralNumber()
+                    ? body.path("queue_position").asInt() : null);
+            case "IN_PROGRESS" -> new StatusOutcome.InProgress();
+            case "COMPLETED" -> new StatusOutcome.Completed(
+                    body.hasNonNull("error") ? text(body.get("error")) : null,
+                    body.hasNonNull("error_type") ? text(body.get("error_type")) : null,
+                    body.path("metrics").path("inference_time").isNumber()
+                            ? body.path("metrics").path("inference_time").decimalValue() : null);
+            default -> new StatusOutcome.Unavailable("fal sent an unknown status: " + body.path("status"));
+        };
+    }
+
+    /** {@code GET response_url}: the model's output or its error, with what fal billed. */
+    public ResultOutcome result(FalRequest request) {
+        Answer answer;
+        try {
+            answer = call(HttpMethod.GET, followUp(request.responseUrl(), request.requestId(), ""), null);
+        } catch (TransportFailure e) {
+            return new ResultOutcome.Unavailable(e.getMessage());
+        }
+        if (answer.status >= 200 && answer.status < 300) {
+            return new ResultOutcome.Output(answer.body, answer.billableUnits());
+        }
+        if (answer.status == 401 || answer.status == 403 || answer.status == 429 || answer.status >= 500) {
+            return new ResultOutcome.Unavailable("fal answered HTTP " + answer.status + " to a result call");
+        }
+        return new ResultOutcome.ModelError(answer.status, answer.detail(), answer.errorType(), answer.billableUnits());
+    }
+
+    /**
+     * fal asks us to use the URLs it returned. We do, but only on fal's own origin: the key rides on every
+     * call, so a URL elsewhere is replaced by the one the protocol defines for the request id.
+     */
+    private URI followUp(URI given, String requestId, String suffix) {
+        URI queue = settings.queueUrl();
+        if (given != null && Objects.equals(given.getScheme(), queue.getScheme())
+                && Objects.equals(given.getHost(), queue.getHost()) && given.getPort() == queue.getPort()) {
+            return given;
+        }
+        String app = settings.endpointId().split("/").length > 2
+                ? settings.endpointId().substring(0, settings.endpointId().lastIndexOf('/')) : settings.endpointId();
+        return UriComponentsBuilder.fromUri(queue).path("/" + app + "/requests/{id}" + suffix)
+                .buildAndExpand(requestId).encode().toUri();
+    }
+
+    private SubmitOutcome accepted(Answer answer) {
+        JsonNode body = answer.body;
+        String requestId = body.path("request_id").asString("");
+        if (requestId.isBlank()) {
+            // A 2xx without an id: fal did something we cannot follow. Treat as unknown, never as "not created".
+            return new SubmitOutcome.Unknown("fal answered HTTP " + answer.status + " without a request_id");
+        }
+        FalRequest request = new FalRequest(requestId, uri(body.path("status_url")), uri(body.path("response_url")),
+                uri(body.path("cancel_url")));
+        Integer position = body.path("queue_position").isIntegralNumber() ? body.path("queue_position").asInt() : null;
+        return new SubmitOutcome.Accepted(request, position);
+    }
+
+    private Answer call(HttpMethod method, URI url, String body) {
+        WebClient.RequestBodySpec spec = web.method(method).uri(url).accept(MediaType.APPLICATION_JSON);
+        WebClient.RequestHeadersSpec<?> request = body == null ? spec
+                : spec.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+        try {
+            return request.exchangeToMono(response -> response.bodyToMono(String.class).defaultIfEmpty("")
+                            .map(text -> new Answer(response.statusCode().value(), response.headers().asHttpHeaders(),
+                                    parse(text))))
+                    .timeout(settings.responseTimeout().plus(settings.connectTimeout()))
+                    .onErrorMap(e -> !(e instanceof TransportFailure), TransportFailure::of)
+                    .block();
+        } catch (TransportFailure e) {
+            log.debug("fal {} call failed before an answer: {}", method, e.getMessage());
+            throw e;
+        } catch (RuntimeException e) {
+            // block() rethrows checked causes wrapped; classify what is inside.
+            throw TransportFailure.of(e);
+        }
+    }
+
+    private JsonNode parse(String text) {
+        if (text.isBlank()) {
+            return NullNode.getInstance();
+        }
+        try {
+            return json.readTree(text);
+        } catch (JacksonException e) {
+            return json.getNodeFactory().stringNode(text.length() > 2000 ? text.substring(0, 2000) : text);
+        }
+    }
+
+    private static URI uri(JsonNode node) {
+        try {
+            return node.isString() ? URI.create(node.asString()) : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static String text(JsonNode node) {
+        return node.isString() ? node.asString() : node.toString();
+    }
+
+    /** An HTTP answer from fal: status, headers and the body parsed as JSON where it is JSON. */
+    private record Answer(int status, HttpHeaders headers, JsonNode body) {
+
+        JsonNode detail() {
+            return body.has("detail") ? body.get("detail") : body;
+        }
+
+        String errorType() {
+            String header = headers.getFirst("X-Fal-Error-Type");
+            if (header != null) {
+                return header;
+            }
+            return body.hasNonNull("error_type") ? text(body.get("error_type")) : null;
+        }
+
+        BigDecimal billableUnits() {
+            String units = headers.getFirst("x-fal-billable-units");
+            try {
+                return units == null ? null : new BigDecimal(units.strip());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+
+        Duration retryAfter() {
+            String value = headers.getFirst(HttpHeaders.RETRY_AFTER);
+            try {
+                return value == null ? null : Duration.ofSeconds(Long.parseLong(value.strip()));
+            } catch (NumberFormatException e) {
+                return null; // an HTTP-date; our own backoff applies
+            }
+        }
+    }
+
+    /** No HTTP answer. {@code sent} tells whether the request may have reached fal. */
+    private static final class TransportFailure extends RuntimeException {
+
+        final boolean sent;
+
+        private TransportFailure(String message, boolean sent) {
+            super(message, null, false, false);
+            this.sent = sent;
+        }
+
+        static TransportFailure of(Throwable e) {
+            if (e instanceof TransportFailure failure) {
+                return failure;
+            }
+            boolean sent = true;
+            String reason = e.getClass().getSimpleName();
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ConnectException || t instanceof ConnectTimeoutException
+                        || t instanceof UnknownHostException || t instanceof UnresolvedAddressException
+                        || t instanceof NoRouteToHostException || t instanceof SSLHandshakeException) {
+                    sent = false;
+                    reason = "could not connect to fal (" + t.getClass().getSimpleName() + ")";
+                    break;
+                }
+                if (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout")) {
+                    reason = "no answer from fal in time (" + t.getClass().getSimpleName() + ")";
+                } else if (t instanceof IOException) {
+                    reason = "connection to fal broke (" + t.getClass().getSimpleName() + ")";
+                }
+            }
+            return new TransportFailure(reason, sent);
+        }
+    }
+}

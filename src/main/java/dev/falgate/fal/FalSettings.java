@@ -1,0 +1,33 @@
+package dev.falgate.fal;
+
+import java.net.URI;
+import java.time.Duration;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * How falgate reaches fal's queue API.
+ *
+ * @param key             fal's API key ({@code FAL_KEY}, no default), sent as {@code Authorization: Key ...}
+ * @param queueUrl        base of the queue API ({@code FAL_QUEUE_URL}, default {@code https://queue.fal.run})
+ * @param endpointId      the model endpoint every job runs on (default {@code fal-ai/ltx-video-v097/extend})
+ * @param connectTimeout  how long to wait for a connection to fal (default 5s); a refused or timed-out
+ *                        connect never sent anything, so a submit is safely retried
+ * @param responseTimeout how long to wait for fal's answer once the request is sent (default 30s); a submit
+ *                        that times out here may exist at fal and is never blindly re-sent
+ */
+@ConfigurationProperties("falgate.fal")
+record FalSettings(
+        String key,
+        @DefaultValue("https://queue.fal.run") URI queueUrl,
+        @DefaultValue("fal-ai/ltx-video-v097/extend") String endpointId,
+        @DefaultValue("5s") Duration connectTimeout,
+        @DefaultValue("30s") Duration responseTimeout) {
+
+    @Override
+    public String toString() {
+        return "FalSettings[key=<redacted>, queueUrl=" + queueUrl + ", endpointId=" + endpointId
+                + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout + "]";
+    }
+}

@@ -1,0 +1,195 @@
+package dev.falgate.job;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.springframework.stereotype.Component;
+
+import dev.falgate.web.ApiException;
+import dev.falgate.web.FieldProblem;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Checks a submit body against fal's input schema for {@code fal-ai/ltx-video-v097/extend} without
+ * coercing anything, collects every offending field at once, and builds the effective input: the
+ * caller's fields plus fal's documented defaults, in fal's field order. That input is what is stored,
+ * returned and sent to fal, so a typo is a 400 here instead of a silent $0.12 render with defaults.
+ */
+@Component
+class ExtendRequestValidator {
+
+    static final int MAX_METADATA_BYTES = 4 * 1024;
+    static final int MIN_STEPS = 2;
+    static final int MAX_STEPS = 50;
+
+    /** fal's documented defaults (fal-ltx-video-v097-extend.md, Input Schema). */
+    static final Map<String, Object> DEFAULTS = Map.of(
+            "negative_prompt", "worst quality, inconsistent motion, blurry, jittery, distorted",
+            "resolution", "720p",
+            "aspect_ratio", "16:9",
+            "num_inference_steps", 40,
+            "expand_prompt", true);
+
+    private static final Set<String> BODY_FIELDS = Set.of("input", "metadata");
+    private static final List<String> INPUT_FIELDS = List.of("prompt", "negative_prompt", "resolution",
+            "aspect_ratio", "seed", "num_inference_steps", "expand_prompt", "video");
+    private static final Set<String> VIDEO_FIELDS = Set.of("video_url", "start_frame_num");
+    private static final Set<String> RESOLUTIONS = Set.of("480p", "720p");
+    private static final Set<String> ASPECT_RATIOS = Set.of("9:16", "16:9");
+
+    private final JsonMapper json;
+
+    ExtendRequestValidator(JsonMapper json) {
+        this.json = json;
+    }
+
+    /** A valid request: the effective input for fal and the caller's metadata (null when none). */
+    record ValidRequest(ObjectNode input, JsonNode metadata) {
+    }
+
+    ValidRequest validate(JsonNode body) {
+        List<FieldProblem> errors = new ArrayList<>();
+        if (body == null || !body.isObject()) {
+            throw ApiException.validationFailed(List.of(new FieldProblem("body", "must be a JSON object")));
+        }
+        rejectUnknown(body, BODY_FIELDS, "", errors);
+
+        ObjectNode effective = json.createObjectNode();
+        JsonNode input = body.get("input");
+        if (input == null || input.isNull()) {
+            errors.add(new FieldProblem("input", "is required"));
+        } else if (!input.isObject()) {
+            errors.add(new FieldProblem("input", "must be an object"));
+        } else {
+            effective = effectiveInput(input, errors);
+        }
+
+        JsonNode metadata = body.get("metadata");
+        if (metadata != null && metadata.isNull()) {
+            metadata = null;
+        } else if (metadata != null && !metadata.isObject()) {
+            errors.add(new FieldProblem("metadata", "must be a JSON object"));
+        } else if (metadata != null
+                && json.writeValueAsString(metadata).getBytes(StandardCharsets.UTF_8).length > MAX_METADATA_BYTES) {
+            errors.add(new FieldProblem("metadata", "must be at most " + MAX_METADATA_BYTES + " bytes as JSON"));
+        }
+
+        if (!errors.isEmpty()) {
+            throw ApiException.validationFailed(errors);
+        }
+        return new ValidRequest(effective, metadata);
+    }
+
+    private ObjectNode effectiveInput(JsonNode input, List<FieldProblem> errors) {
+        rejectUnknown(input, Set.copyOf(INPUT_FIELDS), "input.", errors);
+        ObjectNode effective = json.createObjectNode();
+        for (String field : INPUT_FIELDS) {
+            JsonNode value = input.get(field);
+            String path = "input." + field;
+            if (value == null && DEFAULTS.containsKey(field)) {
+                effective.set(field, json.valueToTree(DEFAULTS.get(field)));
+                continue;
+            }
+            switch (field) {
+                case "prompt" -> {
+                    if (value == null || value.isNull()) {
+                        errors.add(new FieldProblem(path, "is required"));
+                    } else if (!value.isString()) {
+                        errors.add(new FieldProblem(path, "must be a string"));
+                    } else if (value.asString().isBlank()) {
+                        errors.add(new FieldProblem(path, "must not be blank"));
+                    }
+                }
+                case "negative_prompt" -> {
+                    if (!value.isString()) {
+                        errors.add(new FieldProblem(path, "must be a string"));
+                    }
+                }
+                case "resolution" -> oneOf(value, RESOLUTIONS, path, errors);
+                case "aspect_ratio" -> oneOf(value, ASPECT_RATIOS, path, errors);
+                case "seed" -> {
+                    // fal's seed is optional and nullable: absent or null lets fal choose (and report) one.
+                    if (value == null || value.isNull()) {
+                        continue;
+                    }
+                    if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+                        errors.add(new FieldProblem(path, "must be an integer"));
+                    }
+                }
+                case "num_inference_steps" -> {
+                    if (!value.isIntegralNumber()) {
+                        errors.add(new FieldProblem(path, "must be an integer"));
+                    } else if (!value.canConvertToInt() || value.asInt() < MIN_STEPS || value.asInt() > MAX_STEPS) {
+                        errors.add(new FieldProblem(path, "must be between " + MIN_STEPS + " and " + MAX_STEPS));
+                    }
+                }
+                case "expand_prompt" -> {
+                    if (!value.isBoolean()) {
+                        errors.add(new FieldProblem(path, "must be a boolean"));
+                    }
+                }
+                case "video" -> video(value, errors);
+                default -> throw new IllegalStateException("unhandled input field " + field);
+            }
+            if (value != null) {
+                effective.set(field, value);
+            }
+        }
+        return effective;
+    }
+
+    private void video(JsonNode video, List<FieldProblem> errors) {
+        if (video == null || video.isNull()) {
+            errors.add(new FieldProblem("input.video", "is required"));
+            return;
+        }
+        if (!video.isObject()) {
+            errors.add(new FieldProblem("input.video", "must be an object"));
+            return;
+        }
+        rejectUnknown(video, VIDEO_FIELDS, "input.video.", errors);
+        JsonNode url = video.get("video_url");
+        if (url == null || url.isNull()) {
+            errors.add(new FieldProblem("input.video.video_url", "is required"));
+        } else if (!url.isString() || !isHttpUrl(url.asString())) {
+            errors.add(new FieldProblem("input.video.video_url", "must be an absolute http or https URL"));
+        }
+        JsonNode start = video.get("start_frame_num");
+        if (start != null && (!start.isIntegralNumber() || !start.canConvertToInt() || start.asInt() < 0)) {
+            errors.add(new FieldProblem("input.video.start_frame_num", "must be a non-negative integer"));
+        }
+    }
+
+    private static void oneOf(JsonNode value, Set<String> allowed, String path, List<FieldProblem> errors) {
+        if (!value.isString() || !allowed.contains(value.asString())) {
+            errors.add(new FieldProblem(path, "must be one of " + String.join(", ", allowed.stream().sorted().toList())));
+        }
+    }
+
+    private static void rejectUnknown(JsonNode object, Set<String> known, String prefix, List<FieldProblem> errors) {
+        for (Iterator<String> names = object.propertyNames().iterator(); names.hasNext(); ) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                errors.add(new FieldProblem(prefix + name, "is not a known field"));
+            }
+        }
+    }
+
+    private static boolean isHttpUrl(String text) {
+        try {
+            URI uri = new URI(text);
+            return uri.isAbsolute() && ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
+                    && uri.getHost() != null && !uri.getHost().isBlank();
+        } catch (URISyntaxException e) {
+            return false;
+        }
+    }
+}

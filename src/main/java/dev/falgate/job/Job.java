@@ -1,0 +1,287 @@
+package dev.falgate.job;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.UUID;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.PostLoad;
+import jakarta.persistence.PostPersist;
+import jakarta.persistence.Table;
+import jakarta.persistence.Transient;
+
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+import org.springframework.data.domain.Persistable;
+
+import dev.falgate.fal.FalRequest;
+
+/**
+ * One extend request and everything falgate knows of it. Every change of status happens through
+ * the guarded methods below, which refuse a move backwards or out of a terminal state, so this file
+ * is the whole state machine: queued → submitted → in_progress → completed | failed | cancelled.
+ * The lease columns are claimed by {@link JobClaims}; every write checks the lease token first.
+ */
+@Entity
+@Table(name = "job")
+class Job implements Persistable<UUID> {
+
+    @Id
+    private UUID id;
+    private String client;
+    private JobStatus status;
+    private String endpointId;
+    @JdbcTypeCode(SqlTypes.JSON)
+    private String input;
+    @JdbcTypeCode(SqlTypes.JSON)
+    private String metadata;
+    private BigDecimal priceUsd;
+    private BigDecimal costUsd;
+
+    private String falRequestId;
+    private String falStatusUrl;
+    private String falResponseUrl;
+    private String falCancelUrl;
+    private Integer queuePosition;
+
+    @JdbcTypeCode(SqlTypes.JSON)
+    private String result;
+    private Long seed;
+    private String videoUrl;
+    @Column(name = "inference_time_s")
+    private BigDecimal inferenceTimeSeconds;
+    private BigDecimal billableUnits;
+    @JdbcTypeCode(SqlTypes.JSON)
+    private String error;
+
+    private int attempts;
+    private Instant nextAttemptAt;
+    private String leaseOwner;
+    private UUID leaseToken;
+    private Instant leaseExpiresAt;
+    private Instant submitStartedAt;
+
+    private Instant createdAt;
+    private Instant submittedAt;
+    private Instant startedAt;
+    private Instant completedAt;
+    private Instant updatedAt;
+
+    /** Ids are made here, so JPA is told which jobs are new instead of probing with a select. */
+    @Transient
+    private boolean isNew;
+
+    protected Job() {
+        // for JPA
+    }
+
+    @Override
+    public UUID getId() {
+        return id;
+    }
+
+    @Override
+    public boolean isNew() {
+        return isNew;
+    }
+
+    @PostLoad
+    @PostPersist
+    void markStored() {
+        isNew = false;
+    }
+
+    /** A new job, due for submission at once, charged {@code price} if fal completes it. */
+    static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price, Instant now) {
+        Job job = new Job();
+        job.id = UUID.randomUUID();
+        job.isNew = true;
+        job.client = client;
+        job.status = JobStatus.QUEUED;
+        job.endpointId = endpointId;
+        job.input = input;
+        job.metadata = metadata;
+        job.priceUsd = price;
+        job.createdAt = now;
+        job.updatedAt = now;
+        job.nextAttemptAt = now;
+        return job;
+    }
+
+    // --- submission -------------------------------------------------------------------------
+
+    /**
+     * Written before the submit leaves: if we crash or the answer is lost, the next worker sees a submit
+     * whose outcome is unknown and does not blindly send it again.
+     */
+    void beginSubmit(Instant now) {
+        requireStatus(JobStatus.QUEUED, "begin a submit");
+        attempts++;
+        submitStartedAt = now;
+        updatedAt = now;
+    }
+
+    /** fal holds the request: remember it and the URLs fal gave for following it up. */
+    void markSubmitted(FalRequest request, Integer position, Instant now, Instant firstPoll) {
+        requireStatus(JobStatus.QUEUED, "mark submitted");
+        status = JobStatus.SUBMITTED;
+        falRequestId = request.requestId();
+        falStatusUrl = text(request.statusUrl());
+        falResponseUrl = text(request.responseUrl());
+        falCancelUrl = text(request.cancelUrl());
+        queuePosition = position;
+        submitStartedAt = null;
+        submittedAt = now;
+        updatedAt = now;
+        nextAttemptAt = firstPoll;
+    }
+
+    /** fal created nothing (5xx, 429, refused key, no connection): try the submit again at {@code due}. */
+    void retrySubmitAt(Instant due, Instant now) {
+        requireStatus(JobStatus.QUEUED, "retry a submit");
+        submitStartedAt = null;
+        nextAttemptAt = due;
+        updatedAt = now;
+    }
+
+    /** The submit's answer was lost: fal may hold the request. Keep the evidence, look again at {@code due}. */
+    void awaitUnknownSubmitUntil(Instant due, Instant now) {
+        requireStatus(JobStatus.QUEUED, "await an unknown submit");
+        nextAttemptAt = due;
+        updatedAt = now;
+    }
+
+    boolean hasUnknownSubmit() {
+        return status == JobStatus.QUEUED && submitStartedAt != null;
+    }
+
+    // --- tracking at fal ----------------------------------------------------------------------
+
+    /** Still queued at fal. A request fal retries may go back to its queue; our status never goes back. */
+    void markInQueue(Integer position, Instant now, Instant nextPoll) {
+        requireAtFal("note the queue position");
+        if (status == JobStatus.SUBMITTED) {
+            queuePosition = position;
+        }
+        pollAgainAt(nextPoll, now);
+    }
+
+    void markInProgress(Instant now, Instant nextPoll) {
+        requireAtFal("mark in progress");
+        if (status == JobStatus.SUBMITTED) {
+            status = JobStatus.IN_PROGRESS;
+            startedAt = now;
+            queuePosition = null;
+        }
+        pollAgainAt(nextPoll, now);
+    }
+
+    void pollAgainAt(Instant nextPoll, Instant now) {
+        requireAtFal("poll again");
+        nextAttemptAt = nextPoll;
+        updatedAt = now;
+    }
+
+    /** fal produced the video: keep every field of its answer and charge the price in force at acceptance. */
+    void markCompleted(String resultJson, Long seed, String videoUrl, BigDecimal inferenceTime,
+            BigDecimal billableUnits, Instant now) {
+        requireAtFal("complete");
+        status = JobStatus.COMPLETED;
+        result = resultJson;
+        this.seed = seed;
+        this.videoUrl = videoUrl;
+        inferenceTimeSeconds = inferenceTime;
+        this.billableUnits = billableUnits;
+        costUsd = priceUsd;
+        finish(now);
+    }
+
+    /**
+     * The job ends without a video. Nothing is charged unless fal reported billing it anyway (a 422 "may" be
+     * billed when GPU time was spent): then the books follow fal's bill.
+     */
+    void markFailed(String errorJson, BigDecimal billableUnits, Instant now) {
+        if (status.isTerminal()) {
+            throw new IllegalStateException("job " + id + " is already " + status.value() + "; cannot fail it");
+        }
+        status = JobStatus.FAILED;
+        error = errorJson;
+        this.billableUnits = billableUnits;
+        costUsd = billableUnits != null && billableUnits.signum() > 0 ? priceUsd : BigDecimal.ZERO;
+        finish(now);
+    }
+
+    private void finish(Instant now) {
+        queuePosition = null;
+        submitStartedAt = null;
+        nextAttemptAt = null;
+        if (startedAt == null && status == JobStatus.COMPLETED) {
+            startedAt = now;
+        }
+        completedAt = now;
+        updatedAt = now;
+    }
+
+    // --- leases -------------------------------------------------------------------------------
+
+    boolean isLeasedWith(UUID token) {
+        return token != null && token.equals(leaseToken);
+    }
+
+    void releaseLease() {
+        leaseOwner = null;
+        leaseToken = null;
+        leaseExpiresAt = null;
+    }
+
+    private void requireStatus(JobStatus expected, String action) {
+        if (status != expected) {
+            throw new IllegalStateException("job " + id + " is " + status.value() + "; cannot " + action);
+        }
+    }
+
+    private void requireAtFal(String action) {
+        if (status != JobStatus.SUBMITTED && status != JobStatus.IN_PROGRESS) {
+            throw new IllegalStateException("job " + id + " is " + status.value() + "; cannot " + action);
+        }
+    }
+
+    private static String text(Object value) {
+        return value == null ? null : value.toString();
+    }
+
+    FalRequest falRequest() {
+        return falRequestId == null ? null : new FalRequest(falRequestId, uri(falStatusUrl), uri(falResponseUrl),
+                uri(falCancelUrl));
+    }
+
+    private static java.net.URI uri(String text) {
+        return text == null ? null : java.net.URI.create(text);
+    }
+
+    UUID id() { return id; }
+    String client() { return client; }
+    JobStatus status() { return status; }
+    String endpointId() { return endpointId; }
+    String input() { return input; }
+    String metadata() { return metadata; }
+    BigDecimal priceUsd() { return priceUsd; }
+    BigDecimal costUsd() { return costUsd; }
+    String falRequestId() { return falRequestId; }
+    Integer queuePosition() { return queuePosition; }
+    String result() { return result; }
+    Long seed() { return seed; }
+    String videoUrl() { return videoUrl; }
+    BigDecimal inferenceTimeSeconds() { return inferenceTimeSeconds; }
+    BigDecimal billableUnits() { return billableUnits; }
+    String error() { return error; }
+    int attempts() { return attempts; }
+    Instant nextAttemptAt() { return nextAttemptAt; }
+    Instant submitStartedAt() { return submitStartedAt; }
+    Instant createdAt() { return createdAt; }
+    Instant submittedAt() { return submittedAt; }
+    Instant startedAt() { return startedAt; }
+    Instant completedAt() { return completedAt; }
+}

@@ -1,0 +1,42 @@
+package dev.falgate.job;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.UUID;
+
+import com.fasterxml.jackson.annotation.JsonRawValue;
+import io.swagger.v3.oas.annotations.media.Schema;
+
+/** The job as callers see it (api.md, "The job resource"). JSON columns are passed through as stored. */
+record JobResource(
+        UUID id,
+        String client,
+        JobStatus status,
+        @JsonRawValue @Schema(type = "object", description = "The effective input sent to fal: the caller's fields plus fal's defaults") String input,
+        @JsonRawValue @Schema(type = "object", nullable = true) String metadata,
+        String falRequestId,
+        Integer queuePosition,
+        @JsonRawValue @Schema(type = "object", nullable = true, description = "fal's answer: video (every File field) and seed") String result,
+        @Schema(type = "string", example = "0.12", nullable = true) String costUsd,
+        @JsonRawValue @Schema(type = "object", nullable = true) String error,
+        int attempts,
+        Instant createdAt,
+        Instant submittedAt,
+        Instant startedAt,
+        Instant completedAt) {
+
+    static JobResource of(Job job) {
+        return new JobResource(job.id(), job.client(), job.status(), job.input(), job.metadata(), job.falRequestId(),
+                job.queuePosition(), job.result(), usd(job.costUsd()), job.error(), job.attempts(), job.createdAt(),
+                job.submittedAt(), job.startedAt(), job.completedAt());
+    }
+
+    /** Dollars as an exact decimal string with at least two decimals: 0.12, 12.36, 0.0035. */
+    static String usd(BigDecimal amount) {
+        if (amount == null) {
+            return null;
+        }
+        BigDecimal plain = amount.stripTrailingZeros();
+        return plain.setScale(Math.max(2, plain.scale())).toPlainString();
+    }
+}

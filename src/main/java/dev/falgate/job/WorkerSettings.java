@@ -1,0 +1,41 @@
+package dev.falgate.job;
+
+import java.time.Duration;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How jobs are driven through fal's queue.
+ *
+ * @param enabled          whether this instance runs the background worker (default true)
+ * @param concurrency      jobs one instance works on at once (default 16)
+ * @param idleDelay        pause between claims when nothing was due (default 200ms)
+ * @param lease            how long a claimed job stays ours; longer than any single fal call (default 2m)
+ * @param pollInterval     how often a job at fal is polled ({@code FALGATE_FAL_POLL_INTERVAL}, default 2s)
+ * @param pollIntervalCap  the longest pause between polls of a long-running job (default 30s)
+ * @param retryBase        first backoff after fal created nothing (5xx, 429, no connection; default 2s)
+ * @param retryCap         the longest backoff between submit retries (default 5m)
+ * @param refusedRetry     the pause after fal refused our key or account (401/403), an operator problem (default 1m)
+ * @param unknownSubmitGrace how long a job whose submit answer was lost waits before it is submitted again
+ *                         ({@code FALGATE_SUBMIT_UNKNOWN_GRACE}, default 10m)
+ */
+@Validated
+@ConfigurationProperties("falgate.worker")
+record WorkerSettings(
+        @DefaultValue("true") boolean enabled,
+        @DefaultValue("16") @Min(1) @Max(256) int concurrency,
+        @DefaultValue("200ms") @NotNull Duration idleDelay,
+        @DefaultValue("2m") @NotNull Duration lease,
+        @DefaultValue("2s") @NotNull Duration pollInterval,
+        @DefaultValue("30s") @NotNull Duration pollIntervalCap,
+        @DefaultValue("2s") @NotNull Duration retryBase,
+        @DefaultValue("5m") @NotNull Duration retryCap,
+        @DefaultValue("1m") @NotNull Duration refusedRetry,
+        @DefaultValue("10m") @NotNull Duration unknownSubmitGrace) {
+}

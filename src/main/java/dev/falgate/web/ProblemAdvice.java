@@ -1,0 +1,115 @@
+package dev.falgate.web;
+
+import java.util.List;
+import java.util.UUID;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.bind.MethodArgumentNotValidException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.TokenStreamLocation;
+
+/**
+ * The one place where failures become RFC 9457 problems: our own {@link ApiException}s, every Spring
+ * MVC exception (malformed JSON, wrong content type, unknown route, wrong method, ...) and anything
+ * unexpected, which is logged here with a reference and answered without internals.
+ */
+@RestControllerAdvice
+class ProblemAdvice extends ResponseEntityExceptionHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
+
+    @ExceptionHandler(ApiException.class)
+    ResponseEntity<ProblemDetail> handleApiException(ApiException e) {
+        return ResponseEntity.status(e.status()).body(Problems.of(e.status(), e.code(), e.getMessage(), e.errors()));
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> handleUnexpected(Exception e) {
+        String reference = UUID.randomUUID().toString();
+        log.error("Unexpected failure, reference {}", reference, e);
+        return ResponseEntity.internalServerError().body(Problems.of(HttpStatus.INTERNAL_SERVER_ERROR, "internal_error",
+                "An unexpected error occurred; it was logged with reference " + reference + ".", List.of()));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException e,
+            HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        if (causedByTooLargeBody(e)) {
+            return problem(HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
+                    List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL)));
+        }
+        String reason = e.getCause() instanceof JacksonException json ? describe(json)
+                : "The request body is missing or unreadable.";
+        return problem(HttpStatus.BAD_REQUEST, "validation_failed", "The request body is not valid JSON: " + reason,
+                List.of(new FieldProblem("body", reason)));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleMethodArgumentNotValid(MethodArgumentNotValidException e,
+            HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+        List<FieldProblem> errors = e.getBindingResult().getFieldErrors().stream()
+                .map(error -> new FieldProblem(error.getField(), error.getDefaultMessage()))
+                .toList();
+        return problem(HttpStatus.BAD_REQUEST, "validation_failed",
+                "The request has " + errors.size() + " invalid field(s); see errors.", errors);
+    }
+
+    /** Every other Spring MVC exception arrives here with its status and a safe detail already set. */
+    @Override
+    protected ResponseEntity<Object> handleExceptionInternal(Exception e, Object body, HttpHeaders headers,
+            HttpStatusCode status, WebRequest request) {
+        String detail = body instanceof ProblemDetail given && given.getDetail() != null ? given.getDetail()
+                : HttpStatus.valueOf(status.value()).getReasonPhrase();
+        return ResponseEntity.status(status).headers(headers)
+                .body(Problems.of(status, codeFor(status), detail, List.of()));
+    }
+
+    static String codeFor(HttpStatusCode status) {
+        return switch (status.value()) {
+            case 400 -> "validation_failed";
+            case 401 -> "unauthorized";
+            case 403 -> "forbidden";
+            case 404 -> "not_found";
+            case 405 -> "method_not_allowed";
+            case 406 -> "not_acceptable";
+            case 409 -> "conflict";
+            case 413 -> "payload_too_large";
+            case 415 -> "unsupported_media_type";
+            case 429 -> "rate_limited";
+            case 503 -> "unavailable";
+            default -> status.is4xxClientError() ? "bad_request" : "internal_error";
+        };
+    }
+
+    private static ResponseEntity<Object> problem(HttpStatus status, String code, String detail,
+            List<FieldProblem> errors) {
+        return ResponseEntity.status(status).body(Problems.of(status, code, detail, errors));
+    }
+
+    private static boolean causedByTooLargeBody(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BodySizeLimitFilter.BodyTooLarge) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String describe(JacksonException e) {
+        TokenStreamLocation at = e.getLocation();
+        String where = at == null || at.getLineNr() < 0 ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+        return e.getOriginalMessage() + where;
+    }
+}
