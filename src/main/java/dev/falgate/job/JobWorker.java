@@ -21,6 +21,7 @@ import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -58,6 +59,7 @@ class JobWorker implements SmartLifecycle {
     private volatile boolean running;
     private volatile boolean started;
 
+    @Autowired
     JobWorker(JobRepository jobs, JobClaims claims, FalClient fal, TransactionTemplate tx, WorkerSettings settings,
             JsonMapper json, Clock clock) {
         this(jobs, claims, fal, tx, settings, json, clock,
@@ -244,7 +246,7 @@ class JobWorker implements SmartLifecycle {
             }
             if (job.status() != before) {
                 log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
-                        job.status().isTerminal() ? " (cost " + job.costUsd().toPlainString() + " USD)" : "");
+                        job.status().isTerminal() ? " (cost " + JobResource.usd(job.costUsd()) + " USD)" : "");
             }
             return true;
         });
@@ -321,8 +323,14 @@ class JobWorker implements SmartLifecycle {
         }
         pool.shutdown();
         awaitQuietly(pool, settings.lease());
-        int released = claims.releaseAll(owner);
-        log.info("Job worker {} stopped{}", owner, released > 0 ? "; released " + released + " leased job(s)" : "");
+        try {
+            int released = claims.releaseAll(owner);
+            log.info("Job worker {} stopped{}", owner, released > 0 ? "; released " + released + " leased job(s)" : "");
+        } catch (RuntimeException e) {
+            // The database is gone too; our leases simply expire and other instances take the jobs then.
+            log.warn("Job worker {} stopped without releasing its leases ({}); they expire within {}", owner,
+                    e.getClass().getSimpleName(), settings.lease());
+        }
     }
 
     private static void awaitQuietly(ExecutorService executor, Duration timeout) {

@@ -1,0 +1,100 @@
+package dev.falgate;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import dev.falgate.simulator.FalSimulator;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Base of the flow tests: the whole gateway on a random port against real PostgreSQL ({@link TestDatabase})
+ * and the HTTP-level fal simulator, with a clock the test moves and the worker driven by hand.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "falgate.worker.enabled=false",
+        "falgate.fal.key=" + IntegrationTest.FAL_KEY,
+        "falgate.access.admin-key=" + IntegrationTest.ADMIN_KEY,
+        "falgate.fal.response-timeout=2s"
+})
+@Import(TestClockConfiguration.class)
+public abstract class IntegrationTest {
+
+    /** Test stand-ins for the secrets; SecretsNeverLoggedIT checks the suite's log never shows them. */
+    public static final String FAL_KEY = "fal-test-key-0d8e2b4c:9f1a7c3e5b2d4f6a8c0e1b3d5f7a9c2e";
+    public static final String ADMIN_KEY = "fgk_test_admin_6c1f9e2a7b3d4c8e0f5a1b2c3d4e5f6a";
+
+    protected static final FalSimulator fal = FalSimulator.start(0, FAL_KEY);
+    private static final HttpClient http = HttpClient.newHttpClient();
+
+    @LocalServerPort
+    protected int port;
+    @Autowired
+    protected MutableClock clock;
+    @Autowired
+    protected JsonMapper json;
+    @Autowired
+    protected JdbcClient jdbc;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        TestDatabase.Connection db = TestDatabase.get();
+        registry.add("spring.datasource.url", db::url);
+        registry.add("spring.datasource.username", db::username);
+        registry.add("spring.datasource.password", db::password);
+        registry.add("falgate.fal.queue-url", () -> fal.baseUrl().toString());
+    }
+
+    @BeforeEach
+    void resetSimulator() {
+        fal.reset();
+    }
+
+    // --- calling the gateway as a client would ----------------------------------------------------
+
+    protected HttpResponse<String> post(String path, String body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    protected HttpResponse<String> get(String path) {
+        return send(request(path).GET());
+    }
+
+    protected HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + ADMIN_KEY);
+    }
+
+    protected HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    protected JsonNode body(HttpResponse<String> response) {
+        return json.readTree(response.body());
+    }
+
+    /** A minimal valid submit body whose prompt carries {@code marker}, so a test finds its own jobs. */
+    protected static String validBody(String marker) {
+        return """
+                {"input": {"prompt": "Woman walking on a street in Tokyo %s",
+                           "video": {"video_url": "https://example.com/in.mp4", "start_frame_num": 24}}}
+                """.formatted(marker);
+    }
+
+}

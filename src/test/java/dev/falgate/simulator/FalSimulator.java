@@ -1,0 +1,395 @@
+package dev.falgate.simulator;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * fal's queue API as falgate meets it, at the HTTP level: submit, status, result and cancel under
+ * {@code /fal-ai/ltx-video-v097}, with fal's status codes and failure shapes (fal-protocol.md).
+ * Requests move IN_QUEUE → IN_PROGRESS → COMPLETED on the simulator's clock ({@link #setTiming}).
+ * Scripted faults ({@link #failNextSubmits}) and prompt markers drive failures:
+ * {@code [sim:reject]} is answered 422 on submit, {@code [sim:fail]} completes with the model's error.
+ * Used by the tests and by the local profile; never part of the packaged gateway.
+ */
+public final class FalSimulator implements AutoCloseable {
+
+    public static final String APP = "/fal-ai/ltx-video-v097";
+    public static final String SUBMIT_PATH = APP + "/extend";
+    private static final Pattern REQUEST_PATH = Pattern.compile(APP + "/requests/([^/]+)(/status|/cancel)?");
+
+    /** What a scripted submit fault does. */
+    public enum Fault {
+        /** 500: fal created nothing. */
+        SERVER_ERROR,
+        /** 503 with Retry-After: 1. */
+        UNAVAILABLE,
+        /** 429 with Retry-After: 1. */
+        RATE_LIMITED,
+        /** 401: bad key. */
+        UNAUTHORIZED,
+        /** 403: account locked, out of balance. */
+        LOCKED,
+        /** The connection is closed without an answer and nothing is created: to falgate as unknown as LOSE_ANSWER. */
+        DROP_WITHOUT_CREATING,
+        /** The request is created, then the connection is closed without an answer: the "unknown" submit. */
+        LOSE_ANSWER
+    }
+
+    /** One HTTP request as the simulator received it. */
+    public record Received(String method, String path, String query, Map<String, String> headers, String body) {
+
+        public String header(String name) {
+            return headers.get(name.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    private static final class FalRequestState {
+        final String id;
+        final Instant createdAt;
+        final Duration queueTime;
+        final Duration runTime;
+        final boolean fails;
+        final long seed;
+        volatile boolean cancelled;
+
+        FalRequestState(String id, Instant createdAt, Duration queueTime, Duration runTime, boolean fails, long seed) {
+            this.id = id;
+            this.createdAt = createdAt;
+            this.queueTime = queueTime;
+            this.runTime = runTime;
+            this.fails = fails;
+            this.seed = seed;
+        }
+    }
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final String expectedKey;
+    private final JsonMapper json = JsonMapper.builder().build();
+    private final Map<String, FalRequestState> requests = new ConcurrentHashMap<>();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final Deque<Fault> scriptedFaults = new ConcurrentLinkedDeque<>();
+    private final Random random = new Random();
+    private volatile Duration queueTime = Duration.ZERO;
+    private volatile Duration runTime = Duration.ZERO;
+
+    private FalSimulator(int port, String expectedKey) throws IOException {
+        this.expectedKey = expectedKey;
+        this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 512);
+        this.executor = Executors.newFixedThreadPool(16, task -> {
+            Thread thread = new Thread(task, "fal-simulator");
+            thread.setDaemon(true);
+            return thread;
+        });
+        server.setExecutor(executor);
+        server.createContext(APP, this::handle);
+        server.start();
+    }
+
+    /** Starts on {@code port} (0: any free port), accepting only {@code Authorization: Key <expectedKey>}. */
+    public static FalSimulator start(int port, String expectedKey) {
+        try {
+            return new FalSimulator(port, expectedKey);
+        } catch (IOException e) {
+            throw new IllegalStateException("fal simulator could not listen on port " + port, e);
+        }
+    }
+
+    public URI baseUrl() {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+    }
+
+    /** How long new requests wait in the queue and then run before they complete. */
+    public FalSimulator setTiming(Duration queueTime, Duration runTime) {
+        this.queueTime = queueTime;
+        this.runTime = runTime;
+        return this;
+    }
+
+    /** The next submits meet these faults, in order; later ones are served normally. */
+    public void failNextSubmits(Fault... faults) {
+        scriptedFaults.addAll(List.of(faults));
+    }
+
+    /** Forgets what was received and scripted (the requests fal holds stay). */
+    public void reset() {
+        received.clear();
+        scriptedFaults.clear();
+        queueTime = Duration.ZERO;
+        runTime = Duration.ZERO;
+    }
+
+    public List<Received> received() {
+        return List.copyOf(received);
+    }
+
+    public List<Received> submissions() {
+        return received.stream().filter(r -> r.method().equals("POST") && r.path().equals(SUBMIT_PATH)).toList();
+    }
+
+    /** Requests fal created (and would bill when they complete without error). */
+    public int createdRequests() {
+        return requests.size();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+
+    // --- HTTP -------------------------------------------------------------------------------------
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String path = exchange.getRequestURI().getPath();
+            String method = exchange.getRequestMethod();
+            if (method.equals("POST") && path.equals(SUBMIT_PATH)) {
+                Fault fault = scriptedFaults.poll();
+                if (fault == Fault.DROP_WITHOUT_CREATING) {
+                    record(exchange, "");
+                    return; // closed without reading or answering
+                }
+                String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+                record(exchange, body);
+                if (!authorized(exchange)) {
+                    return;
+                }
+                submit(exchange, body, fault);
+                return;
+            }
+            record(exchange, readBody(exchange.getRequestBody()));
+            if (!authorized(exchange)) {
+                return;
+            }
+            Matcher matcher = REQUEST_PATH.matcher(path);
+            if (!matcher.matches()) {
+                send(exchange, 404, Map.of("detail", "Not Found"));
+                return;
+            }
+            FalRequestState request = requests.get(matcher.group(1));
+            String action = matcher.group(2) == null ? "" : matcher.group(2);
+            if (request == null) {
+                send(exchange, 404, Map.of("detail", "Request not found", "error_type", "NOT_FOUND"));
+            } else if (method.equals("GET") && action.equals("/status")) {
+                status(exchange, request);
+            } else if (method.equals("GET") && action.isEmpty()) {
+                result(exchange, request);
+            } else if (method.equals("PUT") && action.equals("/cancel")) {
+                cancel(exchange, request);
+            } else {
+                send(exchange, 405, Map.of("detail", "Method Not Allowed"));
+            }
+        } catch (RuntimeException e) {
+            send(exchange, 500, Map.of("detail", "simulator failure: " + e));
+        }
+    }
+
+    private void submit(HttpExchange exchange, String body, Fault fault) throws IOException {
+        if (fault != null && fault != Fault.LOSE_ANSWER) {
+            switch (fault) {
+                case SERVER_ERROR -> send(exchange, 500, Map.of("detail", "Internal Server Error"));
+                case UNAVAILABLE -> sendWithRetryAfter(exchange, 503, "Service Unavailable");
+                case RATE_LIMITED -> sendWithRetryAfter(exchange, 429, "Too many requests in queue");
+                case UNAUTHORIZED -> send(exchange, 401, Map.of("detail", "Invalid key"));
+                case LOCKED -> send(exchange, 403, Map.of("detail", "User is locked. Reason: Exhausted balance. "
+                        + "Top up your balance at fal.ai/dashboard/billing."));
+                default -> throw new IllegalStateException("unhandled fault " + fault);
+            }
+            return;
+        }
+        JsonNode input;
+        try {
+            input = json.readTree(body);
+        } catch (RuntimeException e) {
+            send(exchange, 422, Map.of("detail", List.of(Map.of("loc", List.of("body"), "msg", "Invalid JSON",
+                    "type", "json_invalid"))));
+            return;
+        }
+        List<Map<String, Object>> problems = new ArrayList<>();
+        if (!input.path("prompt").isString()) {
+            problems.add(Map.of("loc", List.of("body", "prompt"), "msg", "Field required", "type", "missing"));
+        }
+        if (!input.path("video").path("video_url").isString()) {
+            problems.add(Map.of("loc", List.of("body", "video"), "msg", "Field required", "type", "missing"));
+        }
+        String prompt = input.path("prompt").asString("");
+        if (prompt.contains("[sim:reject]")) {
+            problems.add(Map.of("loc", List.of("body", "video", "video_url"),
+                    "msg", "The video could not be downloaded.", "type", "file_download_error"));
+        }
+        if (!problems.isEmpty()) {
+            send(exchange, 422, Map.of("detail", problems));
+            return;
+        }
+        String id = UUID.randomUUID().toString();
+        long seed = input.path("seed").canConvertToLong() ? input.path("seed").asLong() : random.nextInt(1 << 30);
+        requests.put(id, new FalRequestState(id, Instant.now(), queueTime, runTime, prompt.contains("[sim:fail]"), seed));
+        if (fault == Fault.LOSE_ANSWER) {
+            return; // created, but the answer never leaves: falgate sees a dropped connection
+        }
+        String base = baseUrl() + APP + "/requests/" + id;
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("status", "IN_QUEUE");
+        answer.put("request_id", id);
+        answer.put("gateway_request_id", id);
+        answer.put("response_url", base);
+        answer.put("status_url", base + "/status");
+        answer.put("cancel_url", base + "/cancel");
+        answer.put("queue_position", queuePosition(requests.get(id)));
+        send(exchange, 200, answer);
+    }
+
+    private void status(HttpExchange exchange, FalRequestState request) throws IOException {
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("request_id", request.id);
+        switch (stateOf(request)) {
+            case "IN_QUEUE" -> {
+                answer.put("status", "IN_QUEUE");
+                answer.put("queue_position", queuePosition(request));
+                send(exchange, 202, answer);
+            }
+            case "IN_PROGRESS" -> {
+                answer.put("status", "IN_PROGRESS");
+                answer.put("logs", List.of());
+                send(exchange, 202, answer);
+            }
+            default -> {
+                answer.put("status", "COMPLETED");
+                answer.put("logs", List.of());
+                answer.put("metrics", Map.of("inference_time", request.runTime.toMillis() / 1000.0 + 12.5));
+                if (request.cancelled) {
+                    answer.put("error", "Request was cancelled");
+                    answer.put("error_type", "request_cancelled");
+                } else if (request.fails) {
+                    answer.put("error", "The video could not be processed.");
+                    answer.put("error_type", "file_download_error");
+                }
+                send(exchange, 200, answer);
+            }
+        }
+    }
+
+    private void result(HttpExchange exchange, FalRequestState request) throws IOException {
+        if (!stateOf(request).equals("COMPLETED")) {
+            send(exchange, 400, Map.of("detail", "Request is still in progress"));
+            return;
+        }
+        exchange.getResponseHeaders().add("x-fal-request-id", request.id);
+        if (request.cancelled || request.fails) {
+            exchange.getResponseHeaders().add("x-fal-billable-units", "0");
+            exchange.getResponseHeaders().add("X-Fal-Error-Type", request.cancelled ? "request_cancelled" : "file_download_error");
+            send(exchange, 422, Map.of("detail", List.of(Map.of(
+                    "loc", List.of("body", "video", "video_url"),
+                    "msg", request.cancelled ? "Request was cancelled" : "The video could not be processed.",
+                    "type", request.cancelled ? "request_cancelled" : "file_download_error"))));
+            return;
+        }
+        exchange.getResponseHeaders().add("x-fal-billable-units", "1");
+        Map<String, Object> video = new LinkedHashMap<>();
+        video.put("url", "https://v3.fal.media/files/simulated/" + request.id + "/output.mp4");
+        video.put("content_type", "video/mp4");
+        video.put("file_name", "output.mp4");
+        video.put("file_size", 1_234_567);
+        send(exchange, 200, Map.of("video", video, "seed", request.seed));
+    }
+
+    private void cancel(HttpExchange exchange, FalRequestState request) throws IOException {
+        String state = stateOf(request);
+        if (state.equals("COMPLETED")) {
+            send(exchange, 400, Map.of("status", "ALREADY_COMPLETED"));
+            return;
+        }
+        if (state.equals("IN_QUEUE")) {
+            request.cancelled = true; // never runs, completes at once with an error, never billed
+        }
+        send(exchange, 202, Map.of("status", "CANCELLATION_REQUESTED"));
+    }
+
+    private String stateOf(FalRequestState request) {
+        if (request.cancelled) {
+            return "COMPLETED";
+        }
+        Duration age = Duration.between(request.createdAt, Instant.now());
+        if (age.compareTo(request.queueTime) < 0) {
+            return "IN_QUEUE";
+        }
+        return age.compareTo(request.queueTime.plus(request.runTime)) < 0 ? "IN_PROGRESS" : "COMPLETED";
+    }
+
+    private long queuePosition(FalRequestState request) {
+        return requests.values().stream()
+                .filter(other -> other.createdAt.isBefore(request.createdAt) && stateOf(other).equals("IN_QUEUE"))
+                .count();
+    }
+
+    private boolean authorized(HttpExchange exchange) throws IOException {
+        String header = exchange.getRequestHeaders().getFirst("Authorization");
+        if (header == null || !header.equals("Key " + expectedKey)) {
+            send(exchange, 401, Map.of("detail", "No user found for Key ID and Secret"));
+            return false;
+        }
+        return true;
+    }
+
+    private void record(HttpExchange exchange, String body) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name.toLowerCase(Locale.ROOT), String.join(",", values)));
+        received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
+                exchange.getRequestURI().getRawQuery(), headers, body));
+    }
+
+    private void sendWithRetryAfter(HttpExchange exchange, int status, String detail) throws IOException {
+        exchange.getResponseHeaders().add("Retry-After", "1");
+        send(exchange, status, Map.of("detail", detail));
+    }
+
+    private void send(HttpExchange exchange, int status, Object body) throws IOException {
+        byte[] bytes = json.writeValueAsBytes(body);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private static String readBody(InputStream in) throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    /** Runs the simulator on its own: {@code FalSimulator <port> <key>}. */
+    public static void main(String[] args) throws InterruptedException {
+        int port = args.length > 0 ? Integer.parseInt(args[0]) : 8765;
+        String key = args.length > 1 ? args[1] : System.getenv().getOrDefault("FAL_KEY", "local-simulator-key");
+        FalSimulator simulator = start(port, key).setTiming(Duration.ofSeconds(2), Duration.ofSeconds(5));
+        System.out.println("fal simulator listening on " + simulator.baseUrl());
+        Thread.currentThread().join();
+    }
+}
