@@ -11,11 +11,14 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.TokenStreamLocation;
@@ -70,10 +73,29 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleExceptionInternal(Exception e, Object body, HttpHeaders headers,
             HttpStatusCode status, WebRequest request) {
-        String detail = body instanceof ProblemDetail given && given.getDetail() != null ? given.getDetail()
-                : HttpStatus.valueOf(status.value()).getReasonPhrase();
+        String detail = detailOf(e, request);
+        if (detail == null) {
+            detail = body instanceof ProblemDetail given && given.getDetail() != null ? given.getDetail()
+                    : HttpStatus.valueOf(status.value()).getReasonPhrase();
+        }
         return ResponseEntity.status(status).headers(headers)
                 .body(Problems.of(status, codeFor(status), detail, List.of()));
+    }
+
+    /** Plainer words than Spring's for the mistakes callers make most. */
+    private static String detailOf(Exception e, WebRequest request) {
+        if (e instanceof NoResourceFoundException missing) {
+            return "No route " + missing.getHttpMethod() + " /" + missing.getResourcePath() + ".";
+        }
+        if (e instanceof HttpRequestMethodNotSupportedException method) {
+            return "Method " + method.getMethod() + " is not supported here; use "
+                    + String.join(" or ", method.getSupportedMethods() == null ? new String[0] : method.getSupportedMethods()) + ".";
+        }
+        if (e instanceof HttpMediaTypeNotSupportedException media) {
+            return "Content-Type '" + (media.getContentType() == null ? "" : media.getContentType())
+                    + "' is not supported; send application/json.";
+        }
+        return null;
     }
 
     static String codeFor(HttpStatusCode status) {

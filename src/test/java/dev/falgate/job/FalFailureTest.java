@@ -1,0 +1,149 @@
+package dev.falgate.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+
+import dev.falgate.IntegrationTest;
+import dev.falgate.simulator.FalSimulator;
+import dev.falgate.simulator.FalSimulator.Fault;
+import tools.jackson.databind.JsonNode;
+
+/** What fal's refusals and failures do to a job: honest statuses, fal's detail kept, nothing charged. */
+class FalFailureTest extends IntegrationTest {
+
+    @Autowired
+    JobWorker worker;
+
+    @Test
+    void requestFalRejectsOnSubmitFailsWithFalsDetailAndCostsNothing() {
+        String id = submit("[sim:reject] " + UUID.randomUUID());
+
+        worker.runOnce();
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("failed");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
+        assertThat(job.path("fal_request_id").isNull()).isTrue();
+        assertThat(job.path("result").isNull()).isTrue();
+        JsonNode error = job.path("error");
+        assertThat(error.path("code").asString()).isEqualTo("fal_rejected");
+        assertThat(error.path("retryable").asBoolean()).isFalse();
+        assertThat(error.path("fal_status").asInt()).isEqualTo(422);
+        assertThat(error.path("fal_detail").get(0).path("type").asString()).isEqualTo("file_download_error");
+        assertThat(error.path("fal_detail").get(0).path("msg").asString()).isEqualTo("The video could not be downloaded.");
+        assertThat(job.path("completed_at").asString()).isNotBlank();
+
+        worker.runOnce();
+        assertThat(fal.submissions()).as("a rejected request is never sent again").hasSize(1);
+    }
+
+    @Test
+    void requestFalCompletesWithAnErrorFailsWithTheResultsDetailAndCostsNothing() {
+        String id = submit("[sim:fail] " + UUID.randomUUID());
+
+        worker.runOnce();
+        clock.advance(Duration.ofSeconds(2));
+        worker.runOnce();
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("failed");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
+        assertThat(job.path("fal_request_id").asString()).isNotBlank();
+        JsonNode error = job.path("error");
+        assertThat(error.path("code").asString()).isEqualTo("file_download_error");
+        assertThat(error.path("message").asString()).isEqualTo("The video could not be processed.");
+        assertThat(error.path("fal_status").asInt()).isEqualTo(422);
+        assertThat(error.path("fal_detail").get(0).path("loc").toString()).contains("video_url");
+    }
+
+    @Test
+    void serverErrorsOnSubmitAreRetriedWithBackoffAndSubmitOnce() {
+        String id = submit(UUID.randomUUID().toString());
+        fal.failNextSubmits(Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED);
+
+        worker.runOnce();
+        assertThat(job(id).path("status").asString()).isEqualTo("queued");
+        worker.runOnce();
+        assertThat(fal.submissions()).as("not retried before its backoff").hasSize(1);
+
+        for (int round = 0; round < 3; round++) {
+            clock.advance(Duration.ofMinutes(6));
+            worker.runOnce();
+        }
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isIn("submitted", "completed");
+        assertThat(job.path("attempts").asInt()).isEqualTo(4);
+        assertThat(fal.submissions()).hasSize(4);
+        assertThat(fal.submissions().stream().filter(r -> r.body().contains(id)).count()).isZero();
+    }
+
+    @Test
+    void refusedKeyKeepsTheJobQueuedAndUncharged() {
+        String id = submit(UUID.randomUUID().toString());
+        fal.failNextSubmits(Fault.LOCKED);
+
+        worker.runOnce();
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("queued");
+        assertThat(job.path("cost_usd").isNull()).isTrue();
+        clock.advance(Duration.ofMinutes(1));
+        worker.runOnce();
+        assertThat(job(id).path("status").asString()).isEqualTo("submitted");
+    }
+
+    @Test
+    void lostSubmitAnswerIsNotResentBeforeTheGraceEnds() {
+        String marker = UUID.randomUUID().toString();
+        String id = submit(marker);
+        fal.failNextSubmits(Fault.LOSE_ANSWER);
+
+        worker.runOnce();
+        assertThat(job(id).path("status").asString()).isEqualTo("queued");
+        clock.advance(Duration.ofMinutes(9));
+        worker.runOnce();
+        assertThat(submissionsFor(marker)).as("within the grace").hasSize(1);
+
+        clock.advance(Duration.ofMinutes(2));
+        worker.runOnce();
+        assertThat(submissionsFor(marker)).as("after the grace").hasSize(2);
+        assertThat(job(id).path("status").asString()).isEqualTo("submitted");
+        assertThat(job(id).path("attempts").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void statusMovesForwardOnlyThroughInProgress() {
+        fal.setTiming(Duration.ZERO, Duration.ofHours(1));
+        String id = submit(UUID.randomUUID().toString());
+
+        worker.runOnce();
+        clock.advance(Duration.ofSeconds(2));
+        worker.runOnce();
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("in_progress");
+        assertThat(job.path("started_at").asString()).isNotBlank();
+        assertThat(job.path("cost_usd").isNull()).isTrue();
+    }
+
+    private String submit(String prompt) {
+        return body(post("/v1/jobs", """
+                {"input": {"prompt": "%s", "video": {"video_url": "https://example.com/in.mp4"}}}
+                """.formatted(prompt))).path("id").asString();
+    }
+
+    private JsonNode job(String id) {
+        return body(get("/v1/jobs/" + id));
+    }
+
+    private List<FalSimulator.Received> submissionsFor(String marker) {
+        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
+    }
+}
