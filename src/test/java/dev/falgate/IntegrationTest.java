@@ -35,7 +35,7 @@ public abstract class IntegrationTest {
     public static final String FAL_KEY = "fal-test-key-0d8e2b4c:9f1a7c3e5b2d4f6a8c0e1b3d5f7a9c2e";
     public static final String ADMIN_KEY = "fgk_test_admin_6c1f9e2a7b3d4c8e0f5a1b2c3d4e5f6a";
 
-    protected static final FalSimulator fal = FalSimulator.start(0, FAL_KEY);
+    public static final FalSimulator fal = FalSimulator.start(0, FAL_KEY);
     private static final HttpClient http = HttpClient.newHttpClient();
 
     @LocalServerPort
