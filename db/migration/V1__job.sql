@@ -5,8 +5,8 @@ create table job (
     status            text        not null,
     endpoint_id       text        not null,
     -- the effective input (defaults filled in): exactly what is sent to fal
-    input             jsonb       not null,
-    metadata          jsonb,
+    input             json       not null,
+    metadata          json,
     -- the price in force when the job was accepted; cost_usd is what is charged in the end
     price_usd         numeric(12, 6) not null,
     cost_usd          numeric(12, 6),
@@ -18,12 +18,12 @@ create table job (
     queue_position    integer,
 
     -- fal's answer, every field kept; seed and video_url also as columns for ops queries
-    result            jsonb,
+    result            json,
     seed              bigint,
     video_url         text,
     inference_time_s  numeric(12, 6),
     billable_units    numeric(12, 6),
-    error             jsonb,
+    error             json,
 
     -- background work: due time, a lease (owner, expiry, token) and the submit in flight
     attempts          integer     not null default 0,
