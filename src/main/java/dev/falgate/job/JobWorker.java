@@ -319,10 +319,10 @@ class JobWorker implements SmartLifecycle {
         started = false;
         if (loop != null) {
             loop.shutdown();
-            awaitQuietly(loop, settings.lease());
+            awaitQuietly(loop, settings.shutdownGrace());
         }
         pool.shutdown();
-        awaitQuietly(pool, settings.lease());
+        awaitQuietly(pool, settings.shutdownGrace());
         try {
             int released = claims.releaseAll(owner);
             log.info("Job worker {} stopped{}", owner, released > 0 ? "; released " + released + " leased job(s)" : "");

@@ -24,6 +24,8 @@ import org.springframework.validation.annotation.Validated;
  * @param refusedRetry     the pause after fal refused our key or account (401/403), an operator problem (default 1m)
  * @param unknownSubmitGrace how long a job whose submit answer was lost waits before it is submitted again
  *                         ({@code FALGATE_SUBMIT_UNKNOWN_GRACE}, default 10m)
+ * @param shutdownGrace    how long a stopping instance waits for its fal calls under way before it gives
+ *                         back its leases anyway (default 30s)
  */
 @Validated
 @ConfigurationProperties("falgate.worker")
@@ -37,5 +39,6 @@ record WorkerSettings(
         @DefaultValue("2s") @NotNull Duration retryBase,
         @DefaultValue("5m") @NotNull Duration retryCap,
         @DefaultValue("1m") @NotNull Duration refusedRetry,
-        @DefaultValue("10m") @NotNull Duration unknownSubmitGrace) {
+        @DefaultValue("10m") @NotNull Duration unknownSubmitGrace,
+        @DefaultValue("30s") @NotNull Duration shutdownGrace) {
 }

@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Production image: the packaged gateway only (no embedded PostgreSQL, no fal simulator: those live
+# in src/test). Start-up stops with one clear message when FAL_KEY, FALGATE_ADMIN_KEY or the
+# database is missing.
+
+FROM eclipse-temurin:17-jdk AS build
+WORKDIR /src
+COPY .mvn .mvn
+COPY mvnw pom.xml ./
+RUN ./mvnw -B -ntp -q dependency:go-offline || true
+COPY db db
+COPY src src
+RUN ./mvnw -B -ntp -q -DskipTests package \
+ && java -Djarmode=tools -jar target/falgate-*.jar extract --layers --launcher --destination /layers
+
+FROM eclipse-temurin:17-jre
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin falgate
+WORKDIR /app
+# Layers from least to most often changed, so a code change rebuilds only the last one.
+COPY --from=build /layers/dependencies/ ./
+COPY --from=build /layers/spring-boot-loader/ ./
+COPY --from=build /layers/snapshot-dependencies/ ./
+COPY --from=build /layers/application/ ./
+USER 10001:10001
+EXPOSE 8080
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD curl -fsS "http://127.0.0.1:${SERVER_PORT:-8080}/actuator/health" || exit 1
+ENTRYPOINT ["java", "org.springframework.boot.loader.launch.JarLauncher"]
