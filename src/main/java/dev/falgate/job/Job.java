@@ -12,8 +12,7 @@ import jakarta.persistence.PostPersist;
 import jakarta.persistence.Table;
 import jakarta.persistence.Transient;
 
-import org.hibernate.annotations.JdbcTypeCode;
-import org.hibernate.type.SqlTypes;
+import org.hibernate.annotations.ColumnTransformer;
 import org.springframework.data.domain.Persistable;
 
 import dev.falgate.fal.FalRequest;
@@ -23,6 +22,8 @@ import dev.falgate.fal.FalRequest;
  * the guarded methods below, which refuse a move backwards or out of a terminal state, so this file
  * is the whole state machine: queued → submitted → in_progress → completed | failed | cancelled.
  * The lease columns are claimed by {@link JobClaims}; every write checks the lease token first.
+ * JSON columns are {@code json}, not {@code jsonb}: they keep the text exactly as written (field order
+ * included), which is also exactly what is sent to fal.
  */
 @Entity
 @Table(name = "job")
@@ -33,9 +34,11 @@ class Job implements Persistable<UUID> {
     private String client;
     private JobStatus status;
     private String endpointId;
-    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "json")
+    @ColumnTransformer(write = "?::json")
     private String input;
-    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "json")
+    @ColumnTransformer(write = "?::json")
     private String metadata;
     private BigDecimal priceUsd;
     private BigDecimal costUsd;
@@ -46,14 +49,16 @@ class Job implements Persistable<UUID> {
     private String falCancelUrl;
     private Integer queuePosition;
 
-    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "json")
+    @ColumnTransformer(write = "?::json")
     private String result;
     private Long seed;
     private String videoUrl;
     @Column(name = "inference_time_s")
     private BigDecimal inferenceTimeSeconds;
     private BigDecimal billableUnits;
-    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(columnDefinition = "json")
+    @ColumnTransformer(write = "?::json")
     private String error;
 
     private int attempts;

@@ -22,9 +22,10 @@ class FalFailureTest extends IntegrationTest {
 
     @Test
     void requestFalRejectsOnSubmitFailsWithFalsDetailAndCostsNothing() {
-        String id = submit("[sim:reject] " + UUID.randomUUID());
+        String marker = UUID.randomUUID().toString();
+        String id = submit("[sim:reject] " + marker);
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
 
         JsonNode job = job(id);
         assertThat(job.path("status").asString()).isEqualTo("failed");
@@ -39,17 +40,17 @@ class FalFailureTest extends IntegrationTest {
         assertThat(error.path("fal_detail").get(0).path("msg").asString()).isEqualTo("The video could not be downloaded.");
         assertThat(job.path("completed_at").asString()).isNotBlank();
 
-        worker.runOnce();
-        assertThat(fal.submissions()).as("a rejected request is never sent again").hasSize(1);
+        WorkerRuns.untilIdle(worker);
+        assertThat(submissionsFor(marker)).as("a rejected request is never sent again").hasSize(1);
     }
 
     @Test
     void requestFalCompletesWithAnErrorFailsWithTheResultsDetailAndCostsNothing() {
         String id = submit("[sim:fail] " + UUID.randomUUID());
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         clock.advance(Duration.ofSeconds(2));
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
 
         JsonNode job = job(id);
         assertThat(job.path("status").asString()).isEqualTo("failed");
@@ -64,38 +65,39 @@ class FalFailureTest extends IntegrationTest {
 
     @Test
     void serverErrorsOnSubmitAreRetriedWithBackoffAndSubmitOnce() {
-        String id = submit(UUID.randomUUID().toString());
-        fal.failNextSubmits(Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED);
+        String marker = UUID.randomUUID().toString();
+        String id = submit(marker);
+        fal.failNextSubmits(marker, Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED);
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(job(id).path("status").asString()).isEqualTo("queued");
-        worker.runOnce();
-        assertThat(fal.submissions()).as("not retried before its backoff").hasSize(1);
+        WorkerRuns.untilIdle(worker);
+        assertThat(submissionsFor(marker)).as("not retried before its backoff").hasSize(1);
 
         for (int round = 0; round < 3; round++) {
             clock.advance(Duration.ofMinutes(6));
-            worker.runOnce();
+            WorkerRuns.untilIdle(worker);
         }
 
         JsonNode job = job(id);
         assertThat(job.path("status").asString()).isIn("submitted", "completed");
         assertThat(job.path("attempts").asInt()).isEqualTo(4);
-        assertThat(fal.submissions()).hasSize(4);
-        assertThat(fal.submissions().stream().filter(r -> r.body().contains(id)).count()).isZero();
+        assertThat(submissionsFor(marker)).hasSize(4);
     }
 
     @Test
     void refusedKeyKeepsTheJobQueuedAndUncharged() {
-        String id = submit(UUID.randomUUID().toString());
-        fal.failNextSubmits(Fault.LOCKED);
+        String marker = UUID.randomUUID().toString();
+        String id = submit(marker);
+        fal.failNextSubmits(marker, Fault.LOCKED);
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
 
         JsonNode job = job(id);
         assertThat(job.path("status").asString()).isEqualTo("queued");
         assertThat(job.path("cost_usd").isNull()).isTrue();
         clock.advance(Duration.ofMinutes(1));
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(job(id).path("status").asString()).isEqualTo("submitted");
     }
 
@@ -103,16 +105,16 @@ class FalFailureTest extends IntegrationTest {
     void lostSubmitAnswerIsNotResentBeforeTheGraceEnds() {
         String marker = UUID.randomUUID().toString();
         String id = submit(marker);
-        fal.failNextSubmits(Fault.LOSE_ANSWER);
+        fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(job(id).path("status").asString()).isEqualTo("queued");
         clock.advance(Duration.ofMinutes(9));
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(submissionsFor(marker)).as("within the grace").hasSize(1);
 
         clock.advance(Duration.ofMinutes(2));
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(submissionsFor(marker)).as("after the grace").hasSize(2);
         assertThat(job(id).path("status").asString()).isEqualTo("submitted");
         assertThat(job(id).path("attempts").asInt()).isEqualTo(2);
@@ -123,9 +125,9 @@ class FalFailureTest extends IntegrationTest {
         fal.setTiming(Duration.ZERO, Duration.ofHours(1));
         String id = submit(UUID.randomUUID().toString());
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         clock.advance(Duration.ofSeconds(2));
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
 
         JsonNode job = job(id);
         assertThat(job.path("status").asString()).isEqualTo("in_progress");

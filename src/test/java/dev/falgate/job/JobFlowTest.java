@@ -46,10 +46,10 @@ class JobFlowTest extends IntegrationTest {
                 """.formatted(marker));
         assertThat(job.path("input")).isEqualTo(effectiveInput);
 
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(status(id)).isEqualTo("submitted");
         clock.advance(Duration.ofSeconds(2));
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
 
         JsonNode done = body(get("/v1/jobs/" + id));
         assertThat(done.path("status").asString()).isEqualTo("completed");

@@ -43,7 +43,7 @@ class RestartTest {
                              "metadata": {"order_id": "R-1"}}
                             """.formatted(marker))))).path("id").asString();
             JobWorker worker = first.getBean(JobWorker.class);
-            worker.runOnce();
+            WorkerRuns.untilIdle(worker);
             beforeRestart = json.readTree(send(first, HttpRequest.newBuilder(uri(first, "/v1/jobs/" + id))));
             assertThat(beforeRestart.path("status").asString()).isEqualTo("submitted");
 
@@ -62,7 +62,7 @@ class RestartTest {
             assertThat(afterRestart).isEqualTo(beforeRestart);
 
             second.getBean(MutableClock.class).advance(Duration.ofSeconds(5));
-            second.getBean(JobWorker.class).runOnce();
+            WorkerRuns.untilIdle(second.getBean(JobWorker.class));
 
             JsonNode done = json.readTree(send(second, HttpRequest.newBuilder(uri(second, "/v1/jobs/" + id))));
             assertThat(done.path("status").asString()).isEqualTo("completed");

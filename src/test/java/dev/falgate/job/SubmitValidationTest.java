@@ -23,6 +23,8 @@ import tools.jackson.databind.JsonNode;
 /** Every faulty submit is answered with a problem naming the field, and none of them reaches fal. */
 class SubmitValidationTest extends IntegrationTest {
 
+    /** The prompt of every body here: no submission to fal may ever carry it. */
+    private static final String PROBE = "validation-probe-" + java.util.UUID.randomUUID();
     private static final String VIDEO = "\"video\": {\"video_url\": \"https://example.com/in.mp4\"}";
 
     @Autowired
@@ -37,9 +39,10 @@ class SubmitValidationTest extends IntegrationTest {
 
     @AfterEach
     void nothingStoredAndNothingReachedFal() {
-        worker.runOnce();
+        WorkerRuns.untilIdle(worker);
         assertThat(jobCount()).as("jobs stored").isEqualTo(jobsBefore);
-        assertThat(fal.submissions()).as("submissions that reached fal").isEmpty();
+        assertThat(fal.submissions()).as("submissions that reached fal")
+                .noneMatch(submission -> submission.body().contains(PROBE));
     }
 
     static Stream<Arguments> invalidBodies() {
@@ -48,37 +51,37 @@ class SubmitValidationTest extends IntegrationTest {
                 bad("prompt blank", input("\"prompt\": \"   \""), "input.prompt"),
                 bad("prompt not a string", input("\"prompt\": 42"), "input.prompt"),
                 bad("prompt null", input("\"prompt\": null"), "input.prompt"),
-                bad("negative_prompt not a string", input("\"prompt\": \"p\", \"negative_prompt\": [\"x\"]"), "input.negative_prompt"),
-                bad("resolution unknown", input("\"prompt\": \"p\", \"resolution\": \"1080p\""), "input.resolution"),
-                bad("resolution wrong case", input("\"prompt\": \"p\", \"resolution\": \"720P\""), "input.resolution"),
-                bad("aspect_ratio unknown", input("\"prompt\": \"p\", \"aspect_ratio\": \"4:3\""), "input.aspect_ratio"),
-                bad("seed fractional", input("\"prompt\": \"p\", \"seed\": 1.5"), "input.seed"),
-                bad("seed a string", input("\"prompt\": \"p\", \"seed\": \"42\""), "input.seed"),
-                bad("seed beyond 64 bits", input("\"prompt\": \"p\", \"seed\": 123456789012345678901234567890"), "input.seed"),
-                bad("steps a string", input("\"prompt\": \"p\", \"num_inference_steps\": \"40\""), "input.num_inference_steps"),
-                bad("steps below 2", input("\"prompt\": \"p\", \"num_inference_steps\": 1"), "input.num_inference_steps"),
-                bad("steps above 50", input("\"prompt\": \"p\", \"num_inference_steps\": 51"), "input.num_inference_steps"),
-                bad("steps written as a float", input("\"prompt\": \"p\", \"num_inference_steps\": 40.0"), "input.num_inference_steps"),
-                bad("expand_prompt a string", input("\"prompt\": \"p\", \"expand_prompt\": \"true\""), "input.expand_prompt"),
-                bad("expand_prompt a number", input("\"prompt\": \"p\", \"expand_prompt\": 1"), "input.expand_prompt"),
-                bad("video missing", "{\"input\": {\"prompt\": \"p\"}}", "input.video"),
-                bad("video a string", "{\"input\": {\"prompt\": \"p\", \"video\": \"https://example.com/in.mp4\"}}", "input.video"),
-                bad("video_url missing", "{\"input\": {\"prompt\": \"p\", \"video\": {\"start_frame_num\": 1}}}", "input.video.video_url"),
-                bad("video_url not http", "{\"input\": {\"prompt\": \"p\", \"video\": {\"video_url\": \"ftp://example.com/a.mp4\"}}}", "input.video.video_url"),
-                bad("video_url relative", "{\"input\": {\"prompt\": \"p\", \"video\": {\"video_url\": \"/in.mp4\"}}}", "input.video.video_url"),
-                bad("video_url not a URL", "{\"input\": {\"prompt\": \"p\", \"video\": {\"video_url\": \"not a url\"}}}", "input.video.video_url"),
-                bad("start_frame_num negative", "{\"input\": {\"prompt\": \"p\", \"video\": {\"video_url\": \"https://e.com/a.mp4\", \"start_frame_num\": -1}}}", "input.video.start_frame_num"),
-                bad("start_frame_num a string", "{\"input\": {\"prompt\": \"p\", \"video\": {\"video_url\": \"https://e.com/a.mp4\", \"start_frame_num\": \"24\"}}}", "input.video.start_frame_num"),
-                bad("unknown top-level field", "{\"inputs\": {}, \"input\": {\"prompt\": \"p\", " + VIDEO + "}}", "inputs"),
-                bad("unknown input field (typo)", input("\"promt\": \"p\", \"prompt\": \"p\""), "input.promt"),
-                bad("unknown video field", "{\"input\": {\"prompt\": \"p\", \"video\": {\"url\": \"https://e.com/a.mp4\", \"video_url\": \"https://e.com/a.mp4\"}}}", "input.video.url"),
+                bad("negative_prompt not a string", input("\"prompt\": \"" + PROBE + "\", \"negative_prompt\": [\"x\"]"), "input.negative_prompt"),
+                bad("resolution unknown", input("\"prompt\": \"" + PROBE + "\", \"resolution\": \"1080p\""), "input.resolution"),
+                bad("resolution wrong case", input("\"prompt\": \"" + PROBE + "\", \"resolution\": \"720P\""), "input.resolution"),
+                bad("aspect_ratio unknown", input("\"prompt\": \"" + PROBE + "\", \"aspect_ratio\": \"4:3\""), "input.aspect_ratio"),
+                bad("seed fractional", input("\"prompt\": \"" + PROBE + "\", \"seed\": 1.5"), "input.seed"),
+                bad("seed a string", input("\"prompt\": \"" + PROBE + "\", \"seed\": \"42\""), "input.seed"),
+                bad("seed beyond 64 bits", input("\"prompt\": \"" + PROBE + "\", \"seed\": 123456789012345678901234567890"), "input.seed"),
+                bad("steps a string", input("\"prompt\": \"" + PROBE + "\", \"num_inference_steps\": \"40\""), "input.num_inference_steps"),
+                bad("steps below 2", input("\"prompt\": \"" + PROBE + "\", \"num_inference_steps\": 1"), "input.num_inference_steps"),
+                bad("steps above 50", input("\"prompt\": \"" + PROBE + "\", \"num_inference_steps\": 51"), "input.num_inference_steps"),
+                bad("steps written as a float", input("\"prompt\": \"" + PROBE + "\", \"num_inference_steps\": 40.0"), "input.num_inference_steps"),
+                bad("expand_prompt a string", input("\"prompt\": \"" + PROBE + "\", \"expand_prompt\": \"true\""), "input.expand_prompt"),
+                bad("expand_prompt a number", input("\"prompt\": \"" + PROBE + "\", \"expand_prompt\": 1"), "input.expand_prompt"),
+                bad("video missing", "{\"input\": {\"prompt\": \"" + PROBE + "\"}}", "input.video"),
+                bad("video a string", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": \"https://example.com/in.mp4\"}}", "input.video"),
+                bad("video_url missing", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"start_frame_num\": 1}}}", "input.video.video_url"),
+                bad("video_url not http", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"video_url\": \"ftp://example.com/a.mp4\"}}}", "input.video.video_url"),
+                bad("video_url relative", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"video_url\": \"/in.mp4\"}}}", "input.video.video_url"),
+                bad("video_url not a URL", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"video_url\": \"not a url\"}}}", "input.video.video_url"),
+                bad("start_frame_num negative", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"video_url\": \"https://e.com/a.mp4\", \"start_frame_num\": -1}}}", "input.video.start_frame_num"),
+                bad("start_frame_num a string", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"video_url\": \"https://e.com/a.mp4\", \"start_frame_num\": \"24\"}}}", "input.video.start_frame_num"),
+                bad("unknown top-level field", "{\"inputs\": {}, \"input\": {\"prompt\": \"" + PROBE + "\", " + VIDEO + "}}", "inputs"),
+                bad("unknown input field (typo)", input("\"promt\": \"p\", \"prompt\": \"" + PROBE + "\""), "input.promt"),
+                bad("unknown video field", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"url\": \"https://e.com/a.mp4\", \"video_url\": \"https://e.com/a.mp4\"}}}", "input.video.url"),
                 bad("input missing", "{\"metadata\": {}}", "input"),
                 bad("input not an object", "{\"input\": \"prompt\"}", "input"),
-                bad("metadata not an object", "{\"input\": {\"prompt\": \"p\", " + VIDEO + "}, \"metadata\": [1, 2]}", "metadata"),
-                bad("metadata over 4 KiB", "{\"input\": {\"prompt\": \"p\", " + VIDEO + "}, \"metadata\": {\"note\": \"" + "x".repeat(4100) + "\"}}", "metadata"),
+                bad("metadata not an object", "{\"input\": {\"prompt\": \"" + PROBE + "\", " + VIDEO + "}, \"metadata\": [1, 2]}", "metadata"),
+                bad("metadata over 4 KiB", "{\"input\": {\"prompt\": \"" + PROBE + "\", " + VIDEO + "}, \"metadata\": {\"note\": \"" + "x".repeat(4100) + "\"}}", "metadata"),
                 bad("body an array", "[]", "body"),
-                bad("body malformed JSON", "{\"input\": {\"prompt\": \"p\",}", "body"),
-                bad("body a duplicated field", "{\"input\": {\"prompt\": \"p\", \"prompt\": \"q\", " + VIDEO + "}}", "body"),
+                bad("body malformed JSON", "{\"input\": {\"prompt\": \"" + PROBE + "\",}", "body"),
+                bad("body a duplicated field", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"prompt\": \"q\", " + VIDEO + "}}", "body"),
                 bad("body empty", "", "body"));
     }
 

@@ -95,7 +95,7 @@ public final class FalSimulator implements AutoCloseable {
     private final JsonMapper json = JsonMapper.builder().build();
     private final Map<String, FalRequestState> requests = new ConcurrentHashMap<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
-    private final Deque<Fault> scriptedFaults = new ConcurrentLinkedDeque<>();
+    private final Map<String, Deque<Fault>> scriptedFaults = new ConcurrentHashMap<>();
     private final Random random = new Random();
     private volatile Duration queueTime = Duration.ZERO;
     private volatile Duration runTime = Duration.ZERO;
@@ -133,9 +133,12 @@ public final class FalSimulator implements AutoCloseable {
         return this;
     }
 
-    /** The next submits meet these faults, in order; later ones are served normally. */
-    public void failNextSubmits(Fault... faults) {
-        scriptedFaults.addAll(List.of(faults));
+    /**
+     * The next submits whose body contains {@code marker} meet these faults, in order; later ones are served
+     * normally. Scoped by a marker so other jobs in the same database are never hit by a test's faults.
+     */
+    public void failNextSubmits(String marker, Fault... faults) {
+        scriptedFaults.computeIfAbsent(marker, key -> new ConcurrentLinkedDeque<>()).addAll(List.of(faults));
     }
 
     /** Forgets what was received and scripted (the requests fal holds stay). */
@@ -172,13 +175,12 @@ public final class FalSimulator implements AutoCloseable {
             String path = exchange.getRequestURI().getPath();
             String method = exchange.getRequestMethod();
             if (method.equals("POST") && path.equals(SUBMIT_PATH)) {
-                Fault fault = scriptedFaults.poll();
-                if (fault == Fault.DROP_WITHOUT_CREATING) {
-                    record(exchange, "");
-                    return; // closed without reading or answering
-                }
                 String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
                 record(exchange, body);
+                Fault fault = scriptedFaultFor(body);
+                if (fault == Fault.DROP_WITHOUT_CREATING) {
+                    return; // closed without an answer
+                }
                 if (!authorized(exchange)) {
                     return;
                 }
@@ -210,6 +212,15 @@ public final class FalSimulator implements AutoCloseable {
         } catch (RuntimeException e) {
             send(exchange, 500, Map.of("detail", "simulator failure: " + e));
         }
+    }
+
+    private Fault scriptedFaultFor(String body) {
+        for (Map.Entry<String, Deque<Fault>> script : scriptedFaults.entrySet()) {
+            if (body.contains(script.getKey())) {
+                return script.getValue().poll();
+            }
+        }
+        return null;
     }
 
     private void submit(HttpExchange exchange, String body, Fault fault) throws IOException {
