@@ -7,8 +7,7 @@ import java.util.EnumSet;
 import java.util.Optional;
 
 import org.springframework.stereotype.Service;
-
-import dev.falgate.MissingSettingException;
+import org.springframework.util.Assert;
 
 /**
  * Turns a presented API key into a {@link Caller}. For now the one key is {@code FALGATE_ADMIN_KEY};
@@ -20,12 +19,9 @@ public class ApiKeyAuthenticator {
     private final byte[] adminKeyDigest;
 
     ApiKeyAuthenticator(AccessSettings settings) {
-        String adminKey = settings.adminKey();
-        if (adminKey == null || adminKey.strip().length() < AccessSettings.MIN_KEY_LENGTH) {
-            throw new MissingSettingException("FALGATE_ADMIN_KEY",
-                    "the bootstrap admin key must be set to at least " + AccessSettings.MIN_KEY_LENGTH + " characters");
-        }
-        this.adminKeyDigest = digest(adminKey.strip());
+        // RequiredSettings has checked it before start-up; this only guards against a blank key matching anything.
+        Assert.hasText(settings.adminKey(), "FALGATE_ADMIN_KEY is required");
+        this.adminKeyDigest = digest(settings.adminKey().strip());
     }
 
     public Optional<Caller> authenticate(String presentedKey) {

@@ -22,12 +22,12 @@ import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.stereotype.Component;
+import org.springframework.util.Assert;
 import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.util.UriComponentsBuilder;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 
-import dev.falgate.MissingSettingException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -49,9 +49,7 @@ public class FalClient {
     private final WebClient web;
 
     FalClient(FalSettings settings, WebClient.Builder builder, JsonMapper json) {
-        if (settings.key() == null || settings.key().isBlank()) {
-            throw new MissingSettingException("FAL_KEY", "the fal API key is required to call fal");
-        }
+        Assert.hasText(settings.key(), "FAL_KEY is required"); // checked before start-up by RequiredSettings
         this.settings = settings;
         this.json = json;
         HttpClient http = HttpClient.create()

@@ -92,6 +92,8 @@ class ProblemShapeTest extends IntegrationTest {
 
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(body(health).path("status").asString()).isEqualTo("UP");
+        HttpResponse<String> readiness = send(anonymous("/actuator/health/readiness").GET());
+        assertThat(readiness.statusCode()).isEqualTo(200);
     }
 
     private HttpRequest.Builder anonymous(String path) {
