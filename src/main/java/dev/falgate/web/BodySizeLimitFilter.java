@@ -42,7 +42,8 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         if (request.getContentLengthLong() > MAX_BODY_BYTES) {
-            problems.write(response, HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", TOO_LARGE_DETAIL);
+            problems.write(response, HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", TOO_LARGE_DETAIL,
+                    new FieldProblem("body", TOO_LARGE_DETAIL));
             return;
         }
         chain.doFilter(new LimitedRequest(request), response);

@@ -78,8 +78,10 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             detail = body instanceof ProblemDetail given && given.getDetail() != null ? given.getDetail()
                     : HttpStatus.valueOf(status.value()).getReasonPhrase();
         }
+        List<FieldProblem> errors = e instanceof HttpMediaTypeNotSupportedException
+                ? List.of(new FieldProblem("Content-Type", detail)) : List.of();
         return ResponseEntity.status(status).headers(headers)
-                .body(Problems.of(status, codeFor(status), detail, List.of()));
+                .body(Problems.of(status, codeFor(status), detail, errors));
     }
 
     /** Plainer words than Spring's for the mistakes callers make most. */

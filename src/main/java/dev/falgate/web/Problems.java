@@ -39,12 +39,12 @@ public class Problems {
     }
 
     /** Writes a problem straight to the servlet response, for code that runs outside Spring MVC. */
-    public void write(HttpServletResponse response, HttpStatusCode status, String code, String detail)
-            throws IOException {
+    public void write(HttpServletResponse response, HttpStatusCode status, String code, String detail,
+            FieldProblem... errors) throws IOException {
         response.setStatus(status.value());
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
         response.setCharacterEncoding("UTF-8");
-        json.writeValue(response.getOutputStream(), of(status, code, detail, List.of()));
+        json.writeValue(response.getOutputStream(), of(status, code, detail, List.of(errors)));
     }
 
     private static String titleOf(String code) {

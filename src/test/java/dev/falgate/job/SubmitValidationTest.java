@@ -120,6 +120,7 @@ class SubmitValidationTest extends IntegrationTest {
 
         assertThat(response.statusCode()).isEqualTo(413);
         assertThat(body(response).path("type").asString()).endsWith("/payload_too_large");
+        assertThat(fields(body(response))).containsExactly("body");
     }
 
     @Test
@@ -144,6 +145,7 @@ class SubmitValidationTest extends IntegrationTest {
         assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
                 type -> assertThat(type).startsWith("application/problem+json"));
         assertThat(body(response).path("type").asString()).endsWith("/unsupported_media_type");
+        assertThat(fields(body(response))).containsExactly("Content-Type");
     }
 
     private long jobCount() {
