@@ -9,6 +9,7 @@ import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.TimeoutException;
 
 import javax.net.ssl.SSLHandshakeException;
@@ -44,14 +45,19 @@ public class FalClient {
     private static final Logger log = LoggerFactory.getLogger(FalClient.class);
     private static final int MAX_ANSWER_BYTES = 1024 * 1024;
 
+    /** Where fal's webhooks for a job arrive, under {@code FALGATE_PUBLIC_URL}; the job's id is the last segment. */
+    public static final String WEBHOOK_PATH = "/fal/webhooks/";
+
     private final FalSettings settings;
     private final JsonMapper json;
     private final WebClient web;
+    private final FalAccessMonitor access;
 
-    FalClient(FalSettings settings, WebClient.Builder builder, JsonMapper json) {
+    FalClient(FalSettings settings, WebClient.Builder builder, JsonMapper json, FalAccessMonitor access) {
         Assert.hasText(settings.key(), "FAL_KEY is required"); // checked before start-up by RequiredSettings
         this.settings = settings;
         this.json = json;
+        this.access = access;
         HttpClient http = HttpClient.create()
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.toIntExact(settings.connectTimeout().toMillis()))
                 .responseTimeout(settings.responseTimeout());
@@ -66,11 +72,15 @@ public class FalClient {
         return settings.endpointId();
     }
 
-    /** {@code POST {queue}/{endpoint}[?fal_webhook=...]} with the model input as the body. */
-    public SubmitOutcome submit(String inputJson, URI webhookOrNull) {
+    /**
+     * {@code POST {queue}/{endpoint}} with the model input as the body. With a public URL configured the job's
+     * own id rides in {@code fal_webhook}, so fal's webhook names the job even when this answer is lost.
+     */
+    public SubmitOutcome submit(String inputJson, UUID jobId) {
         UriComponentsBuilder uri = UriComponentsBuilder.fromUri(settings.queueUrl()).path("/" + settings.endpointId());
-        if (webhookOrNull != null) {
-            uri.queryParam("fal_webhook", webhookOrNull.toString());
+        if (settings.publicUrl() != null) {
+            String base = settings.publicUrl().toString().replaceAll("/+$", "");
+            uri.queryParam("fal_webhook", base + WEBHOOK_PATH + jobId);
         }
         Answer answer;
         try {
@@ -137,6 +147,23 @@ public class FalClient {
         return new ResultOutcome.ModelError(answer.status, answer.detail(), answer.errorType(), answer.billableUnits());
     }
 
+    /** {@code PUT cancel_url}. Safe to repeat; only {@link CancelOutcome#UNAVAILABLE} calls for another try. */
+    public CancelOutcome cancel(FalRequest request) {
+        Answer answer;
+        try {
+            answer = call(HttpMethod.PUT, followUp(request.cancelUrl(), request.requestId(), "/cancel"), null);
+        } catch (TransportFailure e) {
+            return CancelOutcome.UNAVAILABLE;
+        }
+        if (answer.status >= 200 && answer.status < 300) {
+            return CancelOutcome.REQUESTED;
+        }
+        if (answer.status == 400 && answer.body.path("status").asString("").equals("ALREADY_COMPLETED")) {
+            return CancelOutcome.ALREADY_COMPLETED;
+        }
+        return answer.status == 404 ? CancelOutcome.NOT_FOUND : CancelOutcome.UNAVAILABLE;
+    }
+
     /**
      * fal asks us to use the URLs it returned. We do, but only on fal's own origin: the key rides on every
      * call, so a URL elsewhere is replaced by the one the protocol defines for the request id.
@@ -171,12 +198,14 @@ public class FalClient {
         WebClient.RequestHeadersSpec<?> request = body == null ? spec
                 : spec.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
         try {
-            return request.exchangeToMono(response -> response.bodyToMono(String.class).defaultIfEmpty("")
+            Answer answer = request.exchangeToMono(response -> response.bodyToMono(String.class).defaultIfEmpty("")
                             .map(text -> new Answer(response.statusCode().value(), response.headers().asHttpHeaders(),
                                     parse(text))))
                     .timeout(settings.responseTimeout().plus(settings.connectTimeout()))
                     .onErrorMap(e -> !(e instanceof TransportFailure), TransportFailure::of)
                     .block();
+            access.answered(answer.status);
+            return answer;
         } catch (TransportFailure e) {
             log.debug("fal {} call failed before an answer: {}", method, e.getMessage());
             throw e;

@@ -16,6 +16,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                        connect never sent anything, so a submit is safely retried
  * @param responseTimeout how long to wait for fal's answer once the request is sent (default 30s); a submit
  *                        that times out here may exist at fal and is never blindly re-sent
+ * @param publicUrl       the gateway's own base URL as fal reaches it ({@code FALGATE_PUBLIC_URL}, default unset:
+ *                        polling only); when set, every submit carries {@code fal_webhook=<publicUrl>/fal/webhooks/<job id>}
  */
 @ConfigurationProperties("falgate.fal")
 record FalSettings(
@@ -23,11 +25,13 @@ record FalSettings(
         @DefaultValue("https://queue.fal.run") URI queueUrl,
         @DefaultValue("fal-ai/ltx-video-v097/extend") String endpointId,
         @DefaultValue("5s") Duration connectTimeout,
-        @DefaultValue("30s") Duration responseTimeout) {
+        @DefaultValue("30s") Duration responseTimeout,
+        URI publicUrl) {
 
     @Override
     public String toString() {
         return "FalSettings[key=<redacted>, queueUrl=" + queueUrl + ", endpointId=" + endpointId
-                + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout + "]";
+                + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout
+                + ", publicUrl=" + publicUrl + "]";
     }
 }

@@ -67,6 +67,10 @@ class Job implements Persistable<UUID> {
     private UUID leaseToken;
     private Instant leaseExpiresAt;
     private Instant submitStartedAt;
+    private String idempotencyKey;
+    private String requestHash;
+    private Instant cancelRequestedAt;
+    private Instant refusedSince;
 
     private Instant createdAt;
     private Instant submittedAt;
@@ -98,9 +102,12 @@ class Job implements Persistable<UUID> {
         isNew = false;
     }
 
-    /** A new job, due for submission at once, charged {@code price} if fal completes it. */
-    static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price, Instant now) {
+    /** A new job, due for submission at once, charged {@code price} for each video fal bills for it. */
+    static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price,
+            String idempotencyKey, String requestHash, Instant now) {
         Job job = new Job();
+        job.idempotencyKey = idempotencyKey;
+        job.requestHash = requestHash;
         job.id = UUID.randomUUID();
         job.isNew = true;
         job.client = client;
@@ -138,17 +145,26 @@ class Job implements Persistable<UUID> {
         falCancelUrl = text(request.cancelUrl());
         queuePosition = position;
         submitStartedAt = null;
+        refusedSince = null;
         submittedAt = now;
         updatedAt = now;
         nextAttemptAt = firstPoll;
     }
 
-    /** fal created nothing (5xx, 429, refused key, no connection): try the submit again at {@code due}. */
+    /** fal created nothing (5xx, 429, no connection): try the submit again at {@code due}. */
     void retrySubmitAt(Instant due, Instant now) {
         requireStatus(JobStatus.QUEUED, "retry a submit");
         submitStartedAt = null;
         nextAttemptAt = due;
         updatedAt = now;
+    }
+
+    /** fal refused our key or account: an operator problem. Remember since when, and try again at {@code due}. */
+    void refusedByFal(Instant due, Instant now) {
+        retrySubmitAt(due, now);
+        if (refusedSince == null) {
+            refusedSince = now;
+        }
     }
 
     /** The submit's answer was lost: fal may hold the request. Keep the evidence, look again at {@code due}. */
@@ -189,9 +205,12 @@ class Job implements Persistable<UUID> {
         updatedAt = now;
     }
 
-    /** fal produced the video: keep every field of its answer and charge the price in force at acceptance. */
+    /**
+     * fal produced the video: keep every field of its answer. {@code cost} is what the ledger says fal billed
+     * for the job (the price in force at acceptance, per billed request).
+     */
     void markCompleted(String resultJson, Long seed, String videoUrl, BigDecimal inferenceTime,
-            BigDecimal billableUnits, Instant now) {
+            BigDecimal billableUnits, BigDecimal cost, Instant now) {
         requireAtFal("complete");
         status = JobStatus.COMPLETED;
         result = resultJson;
@@ -199,30 +218,75 @@ class Job implements Persistable<UUID> {
         this.videoUrl = videoUrl;
         inferenceTimeSeconds = inferenceTime;
         this.billableUnits = billableUnits;
-        costUsd = priceUsd;
-        finish(now);
+        finish(cost, now);
     }
 
-    /**
-     * The job ends without a video. Nothing is charged unless fal reported billing it anyway (a 422 "may" be
-     * billed when GPU time was spent): then the books follow fal's bill.
-     */
-    void markFailed(String errorJson, BigDecimal billableUnits, Instant now) {
-        if (status.isTerminal()) {
-            throw new IllegalStateException("job " + id + " is already " + status.value() + "; cannot fail it");
-        }
+    /** The job ends without a video; {@code cost} is what fal billed anyway (usually nothing). */
+    void markFailed(String errorJson, BigDecimal billableUnits, BigDecimal cost, Instant now) {
+        requireNotTerminal("fail");
         status = JobStatus.FAILED;
         error = errorJson;
         this.billableUnits = billableUnits;
-        costUsd = billableUnits != null && billableUnits.signum() > 0 ? priceUsd : BigDecimal.ZERO;
-        finish(now);
+        finish(cost, now);
     }
 
-    private void finish(Instant now) {
+    /** The caller's cancel took effect: before fal had the request, or fal ended it without a video. */
+    void markCancelled(BigDecimal cost, Instant now) {
+        requireNotTerminal("cancel");
+        status = JobStatus.CANCELLED;
+        finish(cost, now);
+    }
+
+    // --- cancel -------------------------------------------------------------------------------
+
+    /**
+     * A caller asks to cancel. A job no submit has left for is cancelled at once and never reaches fal;
+     * otherwise the request is noted and the job made due, so a worker asks fal to cancel as soon as it can.
+     */
+    void requestCancel(Instant now) {
+        requireNotTerminal("cancel");
+        if (status == JobStatus.QUEUED && submitStartedAt == null) {
+            markCancelled(BigDecimal.ZERO, now);
+            return;
+        }
+        if (cancelRequestedAt == null) {
+            cancelRequestedAt = now;
+        }
+        nextAttemptAt = now;
+        updatedAt = now;
+    }
+
+    boolean isCancelRequested() {
+        return cancelRequestedAt != null;
+    }
+
+    // --- later bookings ------------------------------------------------------------------------
+
+    /** fal billed for another of the job's requests after it ended: the cost follows the ledger. */
+    void rebook(BigDecimal cost, Instant now) {
+        if (!status.isTerminal()) {
+            throw new IllegalStateException("job " + id + " is " + status.value() + "; its cost is booked when it ends");
+        }
+        costUsd = cost;
+        updatedAt = now;
+    }
+
+    /** Make the job due at {@code due} (null: never again), e.g. when fal's webhook says it has news. */
+    void dueAt(Instant due, Instant now) {
+        if (due == null && !status.isTerminal()) {
+            throw new IllegalStateException("job " + id + " is " + status.value() + " and must stay due");
+        }
+        nextAttemptAt = due;
+        updatedAt = now;
+    }
+
+    private void finish(BigDecimal cost, Instant now) {
+        costUsd = cost;
         queuePosition = null;
         submitStartedAt = null;
         nextAttemptAt = null;
         if (startedAt == null && status == JobStatus.COMPLETED) {
+            // fal went from queue to done between two looks
             startedAt = now;
         }
         completedAt = now;
@@ -239,6 +303,12 @@ class Job implements Persistable<UUID> {
         leaseOwner = null;
         leaseToken = null;
         leaseExpiresAt = null;
+    }
+
+    private void requireNotTerminal(String action) {
+        if (status.isTerminal()) {
+            throw new IllegalStateException("job " + id + " is already " + status.value() + "; cannot " + action);
+        }
     }
 
     private void requireStatus(JobStatus expected, String action) {
@@ -289,4 +359,8 @@ class Job implements Persistable<UUID> {
     Instant submittedAt() { return submittedAt; }
     Instant startedAt() { return startedAt; }
     Instant completedAt() { return completedAt; }
+    String idempotencyKey() { return idempotencyKey; }
+    String requestHash() { return requestHash; }
+    Instant cancelRequestedAt() { return cancelRequestedAt; }
+    Instant refusedSince() { return refusedSince; }
 }

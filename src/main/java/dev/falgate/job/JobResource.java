@@ -20,6 +20,7 @@ record JobResource(
         @Schema(type = "string", example = "0.12", nullable = true) String costUsd,
         @JsonRawValue @Schema(type = "object", nullable = true) String error,
         int attempts,
+        @Schema(nullable = true, description = "When a caller asked to cancel a job that fal may already hold") Instant cancelRequestedAt,
         Instant createdAt,
         Instant submittedAt,
         Instant startedAt,
@@ -27,7 +28,7 @@ record JobResource(
 
     static JobResource of(Job job) {
         return new JobResource(job.id(), job.client(), job.status(), job.input(), job.metadata(), job.falRequestId(),
-                job.queuePosition(), job.result(), usd(job.costUsd()), job.error(), job.attempts(), job.createdAt(),
+                job.queuePosition(), job.result(), usd(job.costUsd()), job.error(), job.attempts(), job.cancelRequestedAt(), job.createdAt(),
                 job.submittedAt(), job.startedAt(), job.completedAt());
     }
 

@@ -1,58 +1,102 @@
 package dev.falgate.job;
 
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.UUID;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.access.Caller;
 import dev.falgate.access.Scope;
 import dev.falgate.fal.FalClient;
+import dev.falgate.fal.FalRequest;
 import dev.falgate.web.ApiException;
+import dev.falgate.web.FieldProblem;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.cfg.JsonNodeFeature;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Accepting extend requests and reading jobs back, with the caller's scopes and client applied. */
+/** Accepting, reading and cancelling jobs with the caller's scopes and client applied, and fal's news of them. */
 @Service
 public class JobService {
 
     private static final Logger log = LoggerFactory.getLogger(JobService.class);
+    private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
     private final JobRepository jobs;
     private final ExtendRequestValidator validator;
     private final PricingSettings pricing;
+    private final JobProcessor processor;
+    private final JobWorker worker;
+    private final TransactionTemplate tx;
     private final String endpointId;
     private final JsonMapper json;
     private final Clock clock;
 
-    JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, FalClient fal,
-            JsonMapper json, Clock clock) {
+    JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
+            JobWorker worker, TransactionTemplate tx, FalClient fal, JsonMapper json, Clock clock) {
         this.jobs = jobs;
         this.validator = validator;
         this.pricing = pricing;
+        this.processor = processor;
+        this.worker = worker;
+        this.tx = tx;
         this.endpointId = fal.endpointId();
         this.json = json;
         this.clock = clock;
         pricing.priceOf(endpointId); // no price configured: refuse to start rather than charge nothing
     }
 
-    /** Validates the body and stores the job as {@code queued}; the worker takes it from there. */
-    @Transactional
-    Job accept(Caller caller, JsonNode body) {
+    /** A submitted job, and whether it is an earlier one replayed for the same Idempotency-Key. */
+    record Submission(Job job, boolean replayed) {
+    }
+
+    /**
+     * Validates the body and stores the job as {@code queued}; the worker takes it from there. With an
+     * Idempotency-Key (Stripe's semantics, scoped to the client) the same key and body return the job made
+     * first, another body is refused, and the unique index decides between concurrent first uses.
+     */
+    Submission accept(Caller caller, JsonNode body, String idempotencyKey) {
         caller.require(Scope.JOBS_CREATE);
+        String key = checkedIdempotencyKey(idempotencyKey);
         ExtendRequestValidator.ValidRequest request = validator.validate(body);
+        String hash = key == null ? null : canonicalHash(body);
+        if (key != null) {
+            var earlier = jobs.findByClientAndIdempotencyKey(caller.client(), key);
+            if (earlier.isPresent()) {
+                return replay(earlier.get(), hash);
+            }
+        }
         BigDecimal price = pricing.priceOf(endpointId);
-        Job job = jobs.save(Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
-                request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price,
-                clock.instant().truncatedTo(ChronoUnit.MICROS)));
+        Job job;
+        try {
+            job = tx.execute(status -> jobs.saveAndFlush(Job.accept(caller.client(), endpointId,
+                    json.writeValueAsString(request.input()),
+                    request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
+                    clock.instant().truncatedTo(ChronoUnit.MICROS))));
+        } catch (DataIntegrityViolationException e) {
+            if (key == null) {
+                throw e;
+            }
+            // A concurrent request with the same key was first: this one is its replay.
+            return replay(jobs.findByClientAndIdempotencyKey(caller.client(), key).orElseThrow(() -> e), hash);
+        }
         log.info("Job {}: accepted for client {} -> queued (price {} USD)", job.id(), job.client(),
-                price.toPlainString());
-        return job;
+                JobResource.usd(price));
+        worker.wake();
+        return new Submission(job, false);
     }
 
     /** The job if the caller may see it; another client's job is "not found", never "forbidden". */
@@ -61,17 +105,89 @@ public class JobService {
         if (!caller.readsEveryClient()) {
             caller.require(Scope.JOBS_READ);
         }
-        UUID jobId = parse(id);
-        return jobs.findById(jobId)
+        return jobs.findById(parse(id))
                 .filter(job -> caller.readsEveryClient() || job.client().equals(caller.client()))
-                .orElseThrow(() -> ApiException.notFound("No job " + id + "."));
+                .orElseThrow(() -> notFound(id));
+    }
+
+    /**
+     * Cancels a job: at once when no submit has left for it (it never reaches fal), otherwise by asking fal,
+     * which stops a request still in its queue; one already running may still complete and is then charged.
+     */
+    Job cancel(Caller caller, String id) {
+        caller.require(Scope.JOBS_CREATE);
+        Job job = tx.execute(status -> {
+            Job found = jobs.findForUpdate(parse(id))
+                    .filter(candidate -> caller.has(Scope.ADMIN) || candidate.client().equals(caller.client()))
+                    .orElseThrow(() -> notFound(id));
+            if (found.status().isTerminal()) {
+                throw new ApiException(HttpStatus.CONFLICT, "conflict",
+                        "Job " + id + " is already " + found.status().value() + "; there is nothing to cancel.");
+            }
+            JobStatus before = found.status();
+            found.requestCancel(clock.instant().truncatedTo(ChronoUnit.MICROS));
+            log.info("Job {}: cancel requested by client {}{}", found.id(), caller.client(),
+                    found.status() != before ? "; " + before.value() + " -> " + found.status().value() : "");
+            return found;
+        });
+        worker.wake();
+        return job;
+    }
+
+    /**
+     * fal's (verified) webhook names a request it holds for the job. Unknown jobs are ignored (answered all
+     * the same, so fal stops retrying); the request is booked, adopted or cancelled as the job needs.
+     */
+    public void falReported(UUID jobId, String requestId) {
+        if (!jobs.existsById(jobId)) {
+            log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);
+            return;
+        }
+        processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook");
+        worker.wake();
+    }
+
+    private Submission replay(Job earlier, String hash) {
+        if (!earlier.requestHash().equals(hash)) {
+            throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused",
+                    "This Idempotency-Key was already used with a different request body.",
+                    List.of(new FieldProblem(IDEMPOTENCY_KEY, "was used before with a different body")));
+        }
+        return new Submission(earlier, true);
+    }
+
+    private static String checkedIdempotencyKey(String key) {
+        if (key == null) {
+            return null;
+        }
+        boolean printable = key.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
+        if (key.isEmpty() || key.length() > 255 || !printable) {
+            throw ApiException.validationFailed(List.of(new FieldProblem(IDEMPOTENCY_KEY,
+                    "must be 1 to 255 printable ASCII characters")));
+        }
+        return key;
+    }
+
+    /** The body with its fields sorted at every level: the same request written in another order is the same. */
+    private String canonicalHash(JsonNode body) {
+        byte[] canonical = json.writer().with(JsonNodeFeature.WRITE_PROPERTIES_SORTED).writeValueAsString(body)
+                .getBytes(StandardCharsets.UTF_8);
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
     }
 
     private static UUID parse(String id) {
         try {
             return UUID.fromString(id);
         } catch (IllegalArgumentException e) {
-            throw ApiException.notFound("No job " + id + ".");
+            throw notFound(id);
         }
+    }
+
+    private static ApiException notFound(String id) {
+        return ApiException.notFound("No job " + id + ".");
     }
 }

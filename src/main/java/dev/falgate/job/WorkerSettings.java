@@ -22,6 +22,8 @@ import org.springframework.validation.annotation.Validated;
  * @param retryBase        first backoff after fal created nothing (5xx, 429, no connection; default 2s)
  * @param retryCap         the longest backoff between submit retries (default 5m)
  * @param refusedRetry     the pause after fal refused our key or account (401/403), an operator problem (default 1m)
+ * @param refusedMaxWait   how long a job waits for fal to accept our key or account again before it fails with
+ *                         {@code fal_unavailable}, uncharged (default 24h)
  * @param unknownSubmitGrace how long a job whose submit answer was lost waits before it is submitted again
  *                         ({@code FALGATE_SUBMIT_UNKNOWN_GRACE}, default 10m)
  * @param shutdownGrace    how long a stopping instance waits for its fal calls under way before it gives
@@ -39,6 +41,7 @@ record WorkerSettings(
         @DefaultValue("2s") @NotNull Duration retryBase,
         @DefaultValue("5m") @NotNull Duration retryCap,
         @DefaultValue("1m") @NotNull Duration refusedRetry,
+        @DefaultValue("24h") @NotNull Duration refusedMaxWait,
         @DefaultValue("10m") @NotNull Duration unknownSubmitGrace,
         @DefaultValue("30s") @NotNull Duration shutdownGrace) {
 }

@@ -15,11 +15,8 @@ import java.util.concurrent.Future;
 
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.IntegrationTest;
-import dev.falgate.fal.FalClient;
-import tools.jackson.databind.json.JsonMapper;
 
 /** Two workers (as two gateway instances would) racing over the same due jobs never submit one twice. */
 class WorkerRaceTest extends IntegrationTest {
@@ -29,17 +26,11 @@ class WorkerRaceTest extends IntegrationTest {
     @Autowired
     JobWorker worker;
     @Autowired
-    JobRepository jobs;
-    @Autowired
     JobClaims claims;
     @Autowired
-    FalClient falClient;
-    @Autowired
-    TransactionTemplate tx;
+    JobProcessor processor;
     @Autowired
     WorkerSettings settings;
-    @Autowired
-    JsonMapper jsonMapper;
     @Autowired
     Clock appClock;
 
@@ -50,7 +41,7 @@ class WorkerRaceTest extends IntegrationTest {
         for (int i = 0; i < JOBS; i++) {
             assertThat(post("/v1/jobs", validBody(marker + " #" + i)).statusCode()).isEqualTo(202);
         }
-        JobWorker rival = new JobWorker(jobs, claims, falClient, tx, settings, jsonMapper, appClock, "rival-instance");
+        JobWorker rival = new JobWorker(claims, processor, settings, appClock, "rival-instance");
         CyclicBarrier start = new CyclicBarrier(2);
         ExecutorService racers = Executors.newFixedThreadPool(2);
         try {

@@ -1,0 +1,123 @@
+package dev.falgate.job;
+
+import java.math.BigDecimal;
+import java.net.URI;
+import java.time.Instant;
+import java.util.UUID;
+
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.PostLoad;
+import jakarta.persistence.PostPersist;
+import jakarta.persistence.Table;
+import jakarta.persistence.Transient;
+
+import org.springframework.data.domain.Persistable;
+
+import dev.falgate.fal.FalRequest;
+
+/**
+ * One request fal created for a job: a line of the ledger. A job's cost is the sum of its entries, so a
+ * duplicate request that fal did bill is booked too: the books follow fal's bill, not our wishes.
+ */
+@Entity
+@Table(name = "fal_request")
+class FalRequestEntry implements Persistable<String> {
+
+    static final String ACTIVE = "active";
+
+    @Id
+    private String requestId;
+    private UUID jobId;
+    private String learnedVia;
+    private String status;
+    private String statusUrl;
+    private String responseUrl;
+    private String cancelUrl;
+    private Instant cancelRequestedAt;
+    private BigDecimal billableUnits;
+    private BigDecimal costUsd;
+    private Instant createdAt;
+    private Instant settledAt;
+
+    @Transient
+    private boolean isNew;
+
+    protected FalRequestEntry() {
+        // for JPA
+    }
+
+    /** A request we just learned of, from the submit's answer ({@code submit}) or fal's webhook ({@code webhook}). */
+    static FalRequestEntry learned(FalRequest request, UUID jobId, String via, Instant now) {
+        FalRequestEntry entry = new FalRequestEntry();
+        entry.requestId = request.requestId();
+        entry.jobId = jobId;
+        entry.learnedVia = via;
+        entry.status = ACTIVE;
+        entry.statusUrl = text(request.statusUrl());
+        entry.responseUrl = text(request.responseUrl());
+        entry.cancelUrl = text(request.cancelUrl());
+        entry.createdAt = now;
+        entry.isNew = true;
+        return entry;
+    }
+
+    /**
+     * Books the request's outcome: {@code completed} costs the job's price; {@code failed} and {@code cancelled}
+     * cost nothing unless fal reports billable units for them anyway.
+     */
+    void settle(String outcome, BigDecimal billable, BigDecimal price, Instant now) {
+        if (!isActive()) {
+            return; // settled by an earlier delivery or round: the first outcome stands
+        }
+        boolean billed = outcome.equals("completed") || (billable != null && billable.signum() > 0);
+        status = outcome;
+        billableUnits = billable;
+        costUsd = billed ? price : BigDecimal.ZERO;
+        settledAt = now;
+    }
+
+    void markCancelRequested(Instant now) {
+        if (cancelRequestedAt == null) {
+            cancelRequestedAt = now;
+        }
+    }
+
+    boolean isActive() {
+        return ACTIVE.equals(status);
+    }
+
+    FalRequest falRequest() {
+        return new FalRequest(requestId, uri(statusUrl), uri(responseUrl), uri(cancelUrl));
+    }
+
+    @Override
+    public String getId() {
+        return requestId;
+    }
+
+    @Override
+    public boolean isNew() {
+        return isNew;
+    }
+
+    @PostLoad
+    @PostPersist
+    void markStored() {
+        isNew = false;
+    }
+
+    String requestId() { return requestId; }
+    UUID jobId() { return jobId; }
+    String status() { return status; }
+    Instant cancelRequestedAt() { return cancelRequestedAt; }
+    BigDecimal costUsd() { return costUsd; }
+
+    private static String text(URI uri) {
+        return uri == null ? null : uri.toString();
+    }
+
+    private static URI uri(String text) {
+        return text == null ? null : URI.create(text);
+    }
+}

@@ -1,0 +1,382 @@
+package dev.falgate.job;
+
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import dev.falgate.fal.CancelOutcome;
+import dev.falgate.fal.FalClient;
+import dev.falgate.fal.FalRequest;
+import dev.falgate.fal.ResultOutcome;
+import dev.falgate.fal.StatusOutcome;
+import dev.falgate.fal.SubmitOutcome;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * One round of work on one claimed job: submit it, or follow it at fal, then settle any extra fal
+ * request that appeared for it, then give the lease back. Each fal call happens outside a transaction;
+ * each write locks the row and checks the lease first, so a worker that lost its lease writes nothing.
+ */
+@Component
+class JobProcessor {
+
+    private static final Logger log = LoggerFactory.getLogger(JobProcessor.class);
+
+    private final JobRepository jobs;
+    private final FalRequestLedger ledger;
+    private final FalClient fal;
+    private final TransactionTemplate tx;
+    private final WorkerSettings settings;
+    private final JsonMapper json;
+    private final Clock clock;
+
+    JobProcessor(JobRepository jobs, FalRequestLedger ledger, FalClient fal, TransactionTemplate tx,
+            WorkerSettings settings, JsonMapper json, Clock clock) {
+        this.jobs = jobs;
+        this.ledger = ledger;
+        this.fal = fal;
+        this.tx = tx;
+        this.settings = settings;
+        this.json = json;
+        this.clock = clock;
+    }
+
+    void process(JobClaims.Claim claim) {
+        Job job = jobs.findById(claim.jobId()).orElse(null);
+        if (job == null || !job.isLeasedWith(claim.token())) {
+            return;
+        }
+        boolean failed = false;
+        try {
+            if (job.status() == JobStatus.QUEUED) {
+                submit(job, claim);
+            } else if (!job.status().isTerminal()) {
+                track(job, claim);
+            }
+            settleExtras(claim);
+        } catch (RuntimeException e) {
+            failed = true;
+            log.error("Job {}: unexpected failure while {}; trying again later", job.id(), job.status().value(), e);
+        } finally {
+            endRound(claim, failed);
+        }
+    }
+
+    // --- submit ---------------------------------------------------------------------------------
+
+    private void submit(Job job, JobClaims.Claim claim) {
+        Instant now = now();
+        if (job.hasUnknownSubmit()) {
+            Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
+            if (now.isBefore(graceEnds)) {
+                // Due only because a worker died mid-submit: fal may hold the request; its webhook will tell.
+                write(claim, "await an unknown submit", j -> j.awaitUnknownSubmitUntil(graceEnds, now));
+                return;
+            }
+            if (job.isCancelRequested()) {
+                write(claim, "cancel", j -> j.markCancelled(bookedCost(j.id()), now));
+                return;
+            }
+            log.warn("Job {}: the outcome of the submit sent at {} is still unknown after {}; submitting again",
+                    job.id(), job.submitStartedAt(), settings.unknownSubmitGrace());
+        }
+        if (!write(claim, "begin submit", j -> j.beginSubmit(now))) {
+            return;
+        }
+        SubmitOutcome outcome = fal.submit(job.input(), job.id());
+        Instant answered = now();
+        if (outcome instanceof SubmitOutcome.Accepted accepted) {
+            learnOfRequest(job.id(), accepted.request(), accepted.queuePosition(), "submit");
+        } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
+            write(claim, "fail a rejected submit", j -> j.markFailed(
+                    error("fal_rejected", "fal rejected the request (HTTP " + rejected.httpStatus() + ")",
+                            rejected.httpStatus(), rejected.detail(), rejected.errorType()),
+                    null, bookedCost(j.id()), answered));
+        } else if (outcome instanceof SubmitOutcome.Retryable retry && retry.operatorProblem()) {
+            refused(job, claim, retry, answered);
+        } else if (outcome instanceof SubmitOutcome.Retryable retry) {
+            Duration delay = backoff(job.attempts() + 1, retry.retryAfter());
+            log.warn("Job {}: submit not accepted, {}; retrying in {}", job.id(), retry.reason(), delay);
+            write(claim, "schedule a submit retry", j -> j.retrySubmitAt(answered.plus(delay), answered));
+        } else if (outcome instanceof SubmitOutcome.Unknown unknown) {
+            log.warn("Job {}: submit outcome unknown ({}); fal may hold it, not re-sending for {}", job.id(),
+                    unknown.reason(), settings.unknownSubmitGrace());
+            write(claim, "await an unknown submit",
+                    j -> j.awaitUnknownSubmitUntil(answered.plus(settings.unknownSubmitGrace()), answered));
+        }
+    }
+
+    /** fal refuses our key or account: the job waits (uncharged) for an operator, up to the maximum wait. */
+    private void refused(Job job, JobClaims.Claim claim, SubmitOutcome.Retryable retry, Instant now) {
+        Instant since = job.refusedSince() != null ? job.refusedSince() : now;
+        if (!now.isBefore(since.plus(settings.refusedMaxWait()))) {
+            write(claim, "give up on a refused job", j -> j.markFailed(error("fal_unavailable",
+                    "fal refused our key or account for " + settings.refusedMaxWait() + "; the job was never run",
+                    retry.httpStatus(), null, null), null, bookedCost(j.id()), now));
+            return;
+        }
+        log.warn("Job {}: {}; retrying in {}", job.id(), retry.reason(), settings.refusedRetry());
+        write(claim, "wait for fal to accept us", j -> j.refusedByFal(now.plus(settings.refusedRetry()), now));
+    }
+
+    /**
+     * fal holds {@code request} for the job: book it, and make it the job's request unless the job already has
+     * one. Written even if our lease lapsed meanwhile, because a request we forget is paid for and never
+     * delivered. Used for the submit's answer and for fal's webhook alike; repeated news changes nothing.
+     */
+    void learnOfRequest(UUID jobId, FalRequest request, Integer position, String via) {
+        tx.executeWithoutResult(status -> {
+            Job job = jobs.findForUpdate(jobId).orElseThrow();
+            Instant now = now();
+            if (ledger.existsById(request.requestId())) {
+                if (!job.status().isTerminal() || ledger.findById(request.requestId()).orElseThrow().isActive()) {
+                    job.dueAt(now, now); // news about a request we know: look at it now
+                }
+                return;
+            }
+            ledger.save(FalRequestEntry.learned(request, jobId, via, now));
+            if (job.status() == JobStatus.QUEUED) {
+                job.markSubmitted(request, position, now, now.plus(settings.pollInterval()));
+                log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
+                        request.requestId(), via, job.attempts());
+                if (job.isCancelRequested()) {
+                    job.dueAt(now, now);
+                }
+            } else {
+                log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
+                        jobId, request.requestId(), job.falRequestId());
+                job.dueAt(now, now);
+            }
+        });
+    }
+
+    // --- tracking ---------------------------------------------------------------------------------
+
+    private void track(Job job, JobClaims.Claim claim) {
+        FalRequest request = job.falRequest();
+        if (job.isCancelRequested()) {
+            askFalToCancel(claim, request);
+        }
+        StatusOutcome status = fal.status(request);
+        Instant now = now();
+        Instant nextPoll = now.plus(pollDelay(job, now));
+        if (status instanceof StatusOutcome.InQueue queued) {
+            write(claim, "note queue position", j -> j.markInQueue(queued.queuePosition(), now, nextPoll));
+        } else if (status instanceof StatusOutcome.InProgress) {
+            write(claim, "mark in progress", j -> j.markInProgress(now, nextPoll));
+        } else if (status instanceof StatusOutcome.Completed completed) {
+            finish(job, claim, request, completed, nextPoll);
+        } else if (status instanceof StatusOutcome.Unavailable unavailable) {
+            log.warn("Job {}: status of fal request {} unavailable ({}); polling again", job.id(),
+                    request.requestId(), unavailable.reason());
+            write(claim, "poll again", j -> j.pollAgainAt(nextPoll, now));
+        }
+    }
+
+    private void askFalToCancel(JobClaims.Claim claim, FalRequest request) {
+        FalRequestEntry entry = ledger.findById(request.requestId()).orElse(null);
+        if (entry == null || entry.cancelRequestedAt() != null) {
+            return;
+        }
+        CancelOutcome answer = fal.cancel(request);
+        log.info("Job {}: asked fal to cancel request {}: {}", claim.jobId(), request.requestId(), answer);
+        if (answer != CancelOutcome.UNAVAILABLE) {
+            Instant now = now();
+            write(claim, "note the cancel", j -> ledger.findById(request.requestId()).orElseThrow().markCancelRequested(now));
+        }
+    }
+
+    private void finish(Job job, JobClaims.Claim claim, FalRequest request, StatusOutcome.Completed completed,
+            Instant retryAt) {
+        ResultOutcome result = fal.result(request);
+        Instant now = now();
+        String requestId = request.requestId();
+        if (result instanceof ResultOutcome.Unavailable unavailable) {
+            log.warn("Job {}: result of fal request {} unavailable ({}); fetching again", job.id(), requestId,
+                    unavailable.reason());
+            write(claim, "fetch the result again", j -> j.pollAgainAt(retryAt, now));
+            return;
+        }
+        JsonNode video = result instanceof ResultOutcome.Output output ? output.body().path("video") : null;
+        if (completed.succeeded() && video != null && video.path("url").isString()) {
+            ResultOutcome.Output output = (ResultOutcome.Output) result;
+            JsonNode seed = output.body().path("seed");
+            write(claim, "complete", j -> {
+                settle(j, requestId, "completed", output.billableUnits(), now);
+                j.markCompleted(json.writeValueAsString(output.body()), seed.canConvertToLong() ? seed.asLong() : null,
+                        video.path("url").asString(), completed.inferenceTimeSeconds(), output.billableUnits(),
+                        bookedCost(j.id()), now);
+            });
+            return;
+        }
+        BigDecimal billable = result instanceof ResultOutcome.ModelError error ? error.billableUnits()
+                : ((ResultOutcome.Output) result).billableUnits();
+        String errorJson = failure(completed, result);
+        if (job.isCancelRequested()) {
+            write(claim, "cancel", j -> {
+                settle(j, requestId, "cancelled", billable, now);
+                j.markCancelled(bookedCost(j.id()), now);
+            });
+        } else {
+            write(claim, "fail", j -> {
+                settle(j, requestId, "failed", billable, now);
+                j.markFailed(errorJson, billable, bookedCost(j.id()), now);
+            });
+        }
+    }
+
+    private String failure(StatusOutcome.Completed completed, ResultOutcome result) {
+        if (result instanceof ResultOutcome.ModelError error) {
+            return error(completed.errorType() != null ? completed.errorType() : "fal_failed",
+                    completed.error() != null ? completed.error() : "fal reported an error for the request",
+                    error.httpStatus(), error.detail(), error.errorType());
+        }
+        ResultOutcome.Output output = (ResultOutcome.Output) result;
+        return error("fal_failed", completed.succeeded() ? "fal's result has no video URL" : completed.error(),
+                null, output.body(), completed.errorType());
+    }
+
+    // --- extra fal requests -------------------------------------------------------------------------
+
+    /**
+     * Any request fal holds for the job besides the job's own (a lost submit answer that surfaced after the
+     * job was submitted again) is cancelled, followed to its end, and booked as fal bills it.
+     */
+    private void settleExtras(JobClaims.Claim claim) {
+        Job job = jobs.findById(claim.jobId()).orElseThrow();
+        for (FalRequestEntry extra : ledger.findByJobIdAndStatus(job.id(), FalRequestEntry.ACTIVE)) {
+            if (extra.requestId().equals(job.falRequestId())) {
+                continue;
+            }
+            FalRequest request = extra.falRequest();
+            if (extra.cancelRequestedAt() == null) {
+                askFalToCancel(claim, request);
+            }
+            if (!(fal.status(request) instanceof StatusOutcome.Completed completed)) {
+                continue;
+            }
+            ResultOutcome result = fal.result(request);
+            if (result instanceof ResultOutcome.Unavailable) {
+                continue;
+            }
+            BigDecimal billable = result instanceof ResultOutcome.Output output ? output.billableUnits()
+                    : ((ResultOutcome.ModelError) result).billableUnits();
+            String outcome = completed.succeeded() && result instanceof ResultOutcome.Output ? "completed" : "cancelled";
+            Instant now = now();
+            write(claim, "settle an extra fal request", j -> {
+                settle(j, request.requestId(), outcome, billable, now);
+                if (j.status().isTerminal()) {
+                    j.rebook(bookedCost(j.id()), now);
+                }
+            });
+            log.warn("Job {}: extra fal request {} ended {}; booked as fal bills it", job.id(), request.requestId(),
+                    outcome);
+        }
+    }
+
+    // --- writes, bookings, timing --------------------------------------------------------------------
+
+    /**
+     * Applies {@code change} to the locked row if our lease still holds, logging any change of status. A
+     * worker whose lease lapsed writes nothing, and a job that moved on meanwhile (e.g. a caller cancelled
+     * it) refuses a stale change: both leave the job to its newer state.
+     */
+    private boolean write(JobClaims.Claim claim, String what, Consumer<Job> change) {
+        try {
+            Boolean applied = tx.execute(status -> {
+                Job job = jobs.findForUpdate(claim.jobId()).orElse(null);
+                if (job == null || !job.isLeasedWith(claim.token())) {
+                    log.warn("Job {}: lease lost before '{}'; leaving the job to its new holder", claim.jobId(), what);
+                    return false;
+                }
+                JobStatus before = job.status();
+                change.accept(job);
+                if (job.status() != before) {
+                    log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
+                            job.status().isTerminal() ? " (cost " + JobResource.usd(job.costUsd()) + " USD)" : "");
+                }
+                return true;
+            });
+            return Boolean.TRUE.equals(applied);
+        } catch (IllegalStateException e) {
+            log.info("Job {}: skipped '{}': {}", claim.jobId(), what, e.getMessage());
+            return false;
+        }
+    }
+
+    /** Gives the lease back; a finished job stays due only while an extra fal request is unsettled. */
+    private void endRound(JobClaims.Claim claim, boolean failed) {
+        tx.executeWithoutResult(status -> {
+            Job job = jobs.findForUpdate(claim.jobId()).orElse(null);
+            if (job == null || !job.isLeasedWith(claim.token())) {
+                return;
+            }
+            Instant now = now();
+            if (job.status().isTerminal()) {
+                boolean unsettled = !ledger.findByJobIdAndStatus(job.id(), FalRequestEntry.ACTIVE).isEmpty();
+                job.dueAt(unsettled ? now.plus(settings.pollInterval()) : null, now);
+            } else if (failed) {
+                job.dueAt(now.plus(settings.retryBase()), now);
+            }
+            job.releaseLease();
+        });
+    }
+
+    private void settle(Job job, String requestId, String outcome, BigDecimal billable, Instant now) {
+        ledger.findById(requestId).orElseThrow().settle(outcome, billable, job.priceUsd(), now);
+    }
+
+    /** The job's cost is what fal billed over all of its requests, as booked in the ledger. */
+    private BigDecimal bookedCost(UUID jobId) {
+        return ledger.findByJobId(jobId).stream().map(FalRequestEntry::costUsd).filter(Objects::nonNull)
+                .reduce(BigDecimal.ZERO, BigDecimal::add);
+    }
+
+    private String error(String code, String message, Integer falStatus, JsonNode falDetail, String falErrorType) {
+        ObjectNode error = json.createObjectNode();
+        error.put("code", code);
+        error.put("message", message);
+        error.put("retryable", false);
+        error.put("fal_status", falStatus);
+        error.set("fal_detail", falDetail);
+        error.put("fal_error_type", falErrorType);
+        return json.writeValueAsString(error);
+    }
+
+    /** Poll often at first, then at most ten times per order of magnitude of time at fal, up to the cap. */
+    private Duration pollDelay(Job job, Instant now) {
+        Instant since = job.submittedAt() != null ? job.submittedAt() : now;
+        Duration stretched = Duration.between(since, now).dividedBy(10);
+        Duration delay = stretched.compareTo(settings.pollInterval()) > 0 ? stretched : settings.pollInterval();
+        return delay.compareTo(settings.pollIntervalCap()) < 0 ? delay : settings.pollIntervalCap();
+    }
+
+    /** Exponential backoff with jitter, never shorter than fal's Retry-After, never longer than the cap. */
+    private Duration backoff(int attempt, Duration retryAfter) {
+        long base = settings.retryBase().toMillis();
+        long exponential = base << Math.min(attempt - 1, 20);
+        long capped = Math.min(exponential, settings.retryCap().toMillis());
+        long jittered = capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);
+        long wanted = retryAfter == null ? jittered : Math.max(jittered, retryAfter.toMillis());
+        return Duration.ofMillis(Math.min(wanted, settings.retryCap().toMillis()));
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+
+}
