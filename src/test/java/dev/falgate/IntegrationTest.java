@@ -9,11 +9,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
+import dev.falgate.job.WorkerRuns;
 import dev.falgate.simulator.FalSimulator;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -26,7 +28,8 @@ import tools.jackson.databind.json.JsonMapper;
         "falgate.worker.enabled=false",
         "falgate.fal.key=" + IntegrationTest.FAL_KEY,
         "falgate.access.admin-key=" + IntegrationTest.ADMIN_KEY,
-        "falgate.fal.response-timeout=2s"
+        "falgate.fal.response-timeout=2s",
+        "falgate.fal.public-url=" + IntegrationTest.PUBLIC_URL
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {
@@ -34,6 +37,9 @@ public abstract class IntegrationTest {
     /** Test stand-ins for the secrets; SecretsNeverLoggedIT checks the suite's log never shows them. */
     public static final String FAL_KEY = "fal-test-key-0d8e2b4c:9f1a7c3e5b2d4f6a8c0e1b3d5f7a9c2e";
     public static final String ADMIN_KEY = "fgk_test_admin_6c1f9e2a7b3d4c8e0f5a1b2c3d4e5f6a";
+
+    /** What submits name as the gateway's address; the simulator's deliveries are redirected to the real port. */
+    public static final String PUBLIC_URL = "http://falgate.test";
 
     public static final FalSimulator fal = FalSimulator.start(0, FAL_KEY);
     private static final HttpClient http = HttpClient.newHttpClient();
@@ -46,6 +52,8 @@ public abstract class IntegrationTest {
     protected JsonMapper json;
     @Autowired
     protected JdbcClient jdbc;
+    @Autowired
+    protected ApplicationContext applicationContext;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -54,6 +62,7 @@ public abstract class IntegrationTest {
         registry.add("spring.datasource.username", db::username);
         registry.add("spring.datasource.password", db::password);
         registry.add("falgate.fal.queue-url", () -> fal.baseUrl().toString());
+        registry.add("falgate.webhook.jwks-url", () -> fal.jwksUrl().toString());
     }
 
     @BeforeEach
@@ -62,6 +71,15 @@ public abstract class IntegrationTest {
     }
 
     // --- calling the gateway as a client would ----------------------------------------------------
+
+    /** Runs the gateway's worker by hand until nothing is due at the test clock's time. */
+    protected void runWorker() {
+        WorkerRuns.untilIdle(applicationContext);
+    }
+
+    protected URI gateway() {
+        return URI.create("http://127.0.0.1:" + port);
+    }
 
     protected HttpResponse<String> post(String path, String body) {
         return send(request(path).header("Content-Type", "application/json")

@@ -142,8 +142,15 @@ class JobProcessor {
         tx.executeWithoutResult(status -> {
             Job job = jobs.findForUpdate(jobId).orElseThrow();
             Instant now = now();
-            if (ledger.existsById(request.requestId())) {
-                if (!job.status().isTerminal() || ledger.findById(request.requestId()).orElseThrow().isActive()) {
+            FalRequestEntry known = ledger.findById(request.requestId()).orElse(null);
+            if (known != null && !known.jobId().equals(jobId)) {
+                // The webhook's path (the job id) is not signed: a delivery replayed to another job's URL changes nothing.
+                log.warn("Job {}: fal request {} belongs to job {}; ignoring the report", jobId, request.requestId(),
+                        known.jobId());
+                return;
+            }
+            if (known != null) {
+                if (!job.status().isTerminal() || known.isActive()) {
                     job.dueAt(now, now); // news about a request we know: look at it now
                 }
                 return;
@@ -153,8 +160,8 @@ class JobProcessor {
                 job.markSubmitted(request, position, now, now.plus(settings.pollInterval()));
                 log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
                         request.requestId(), via, job.attempts());
-                if (job.isCancelRequested()) {
-                    job.dueAt(now, now);
+                if (via.equals("webhook") || job.isCancelRequested()) {
+                    job.dueAt(now, now); // fal's webhook means the request has finished; a cancel is waiting
                 }
             } else {
                 log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",

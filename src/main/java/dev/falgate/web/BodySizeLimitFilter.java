@@ -17,7 +17,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Caps every API request body at 64 KiB: a declared larger length is refused before it is read, and
+ * Caps every API and webhook request body at 64 KiB: a declared larger length is refused before it is read, and
  * a chunked body is cut off as it streams past the limit (the advice turns that into 413).
  */
 @Component
@@ -35,7 +35,8 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
 
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !request.getRequestURI().startsWith("/v1/");
+        String path = request.getRequestURI();
+        return !path.startsWith("/v1/") && !path.startsWith("/fal/");
     }
 
     @Override

@@ -5,10 +5,21 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.Signature;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +53,8 @@ public final class FalSimulator implements AutoCloseable {
 
     public static final String APP = "/fal-ai/ltx-video-v097";
     public static final String SUBMIT_PATH = APP + "/extend";
+    public static final String JWKS_PATH = "/.well-known/jwks.json";
+    public static final String USER_ID = "simulated-fal-user";
     private static final Pattern REQUEST_PATH = Pattern.compile(APP + "/requests/([^/]+)(/status|/cancel)?");
 
     /** What a scripted submit fault does. */
@@ -77,15 +90,19 @@ public final class FalSimulator implements AutoCloseable {
         final Duration runTime;
         final boolean fails;
         final long seed;
+        final String webhookUrl;
         volatile boolean cancelled;
+        volatile boolean webhookDelivered;
 
-        FalRequestState(String id, Instant createdAt, Duration queueTime, Duration runTime, boolean fails, long seed) {
+        FalRequestState(String id, Instant createdAt, Duration queueTime, Duration runTime, boolean fails, long seed,
+                String webhookUrl) {
             this.id = id;
             this.createdAt = createdAt;
             this.queueTime = queueTime;
             this.runTime = runTime;
             this.fails = fails;
             this.seed = seed;
+            this.webhookUrl = webhookUrl;
         }
     }
 
@@ -97,6 +114,8 @@ public final class FalSimulator implements AutoCloseable {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Map<String, Deque<Fault>> scriptedFaults = new ConcurrentHashMap<>();
     private final Random random = new Random();
+    private final List<KeyPair> signingKeys = new CopyOnWriteArrayList<>(List.of(newKeyPair()));
+    private final HttpClient webhookClient = HttpClient.newHttpClient();
     private volatile Duration queueTime = Duration.ZERO;
     private volatile Duration runTime = Duration.ZERO;
 
@@ -110,6 +129,7 @@ public final class FalSimulator implements AutoCloseable {
         });
         server.setExecutor(executor);
         server.createContext(APP, this::handle);
+        server.createContext(JWKS_PATH, this::jwks);
         server.start();
     }
 
@@ -166,6 +186,145 @@ public final class FalSimulator implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
+    }
+
+    // --- webhooks (fal -> gateway) -------------------------------------------------------------------
+
+    /** The JWKS URL the gateway should trust ({@code FALGATE_FAL_JWKS_URL}). */
+    public URI jwksUrl() {
+        return URI.create(baseUrl() + JWKS_PATH);
+    }
+
+    /** fal rotates its key: new deliveries are signed with a new key, which the JWKS lists beside the old one. */
+    public void rotateSigningKey() {
+        signingKeys.add(newKeyPair());
+    }
+
+    /**
+     * Delivers fal's webhook for every finished request that asked for one and has not had it yet, to the
+     * URL it gave with its scheme, host and port replaced by {@code gateway}. Returns how many were delivered.
+     */
+    public int deliverFinishedWebhooks(URI gateway, Instant timestamp) {
+        int delivered = 0;
+        for (FalRequestState request : requests.values()) {
+            if (request.webhookUrl != null && !request.webhookDelivered && stateOf(request).equals("COMPLETED")) {
+                if (deliverWebhook(request.id, gateway, timestamp) == 200) {
+                    request.webhookDelivered = true;
+                    delivered++;
+                }
+            }
+        }
+        return delivered;
+    }
+
+    /** Delivers (again) the webhook of one request, signed as fal signs it; returns the gateway's status code. */
+    public int deliverWebhook(String requestId, URI gateway, Instant timestamp) {
+        FalRequestState request = requests.get(requestId);
+        byte[] body = json.writeValueAsBytes(webhookBody(request));
+        return postWebhook(URI.create(gateway + URI.create(request.webhookUrl).getRawPath()), requestId, body,
+                Long.toString(timestamp.getEpochSecond()), sign(requestId, Long.toString(timestamp.getEpochSecond()), body));
+    }
+
+    /** Posts a webhook with the given (possibly wrong) parts, for tests of the gateway's checks. */
+    public int postWebhook(URI url, String requestId, byte[] body, String timestamp, String signatureHex) {
+        HttpRequest.Builder post = HttpRequest.newBuilder(url).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (requestId != null) {
+            post.header("X-Fal-Webhook-Request-Id", requestId).header("X-Fal-Webhook-User-Id", USER_ID);
+        }
+        if (timestamp != null) {
+            post.header("X-Fal-Webhook-Timestamp", timestamp);
+        }
+        if (signatureHex != null) {
+            post.header("X-Fal-Webhook-Signature", signatureHex);
+        }
+        try {
+            return webhookClient.send(post.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    /** The hex ED25519 signature fal puts on a delivery, made with the newest key. */
+    public String sign(String requestId, String timestamp, byte[] body) {
+        try {
+            String message = requestId + "\n" + USER_ID + "\n" + timestamp + "\n"
+                    + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
+            Signature signer = Signature.getInstance("Ed25519");
+            signer.initSign(signingKeys.get(signingKeys.size() - 1).getPrivate());
+            signer.update(message.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(signer.sign());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public String webhookUrlOf(String requestId) {
+        return requests.get(requestId).webhookUrl;
+    }
+
+    /** The ids of every request fal created. */
+    public List<String> requestIds() {
+        return List.copyOf(requests.keySet());
+    }
+
+    /** Whether fal would bill the request: it completed without error and was not cancelled. */
+    public boolean billed(String requestId) {
+        FalRequestState request = requests.get(requestId);
+        return stateOf(request).equals("COMPLETED") && !request.cancelled && !request.fails;
+    }
+
+    private Map<String, Object> webhookBody(FalRequestState request) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("request_id", request.id);
+        body.put("gateway_request_id", request.id);
+        boolean ok = !request.cancelled && !request.fails;
+        body.put("status", ok ? "OK" : "ERROR");
+        if (ok) {
+            body.put("payload", Map.of("video", Map.of("url", "https://v3.fal.media/files/simulated/" + request.id
+                    + "/output.mp4", "content_type", "video/mp4", "file_name", "output.mp4", "file_size", 1_234_567),
+                    "seed", request.seed));
+        } else {
+            body.put("error", request.cancelled ? "Request was cancelled" : "The video could not be processed.");
+            body.put("payload", Map.of("detail", List.of(Map.of("msg", "The video could not be processed."))));
+        }
+        return body;
+    }
+
+    private void jwks(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            List<Map<String, Object>> keys = new ArrayList<>();
+            for (KeyPair pair : signingKeys) {
+                byte[] der = pair.getPublic().getEncoded();
+                byte[] raw = java.util.Arrays.copyOfRange(der, der.length - 32, der.length);
+                keys.add(Map.of("kty", "OKP", "crv", "Ed25519", "x", Base64.getUrlEncoder().withoutPadding().encodeToString(raw)));
+            }
+            send(exchange, 200, Map.of("keys", keys));
+        }
+    }
+
+    private static KeyPair newKeyPair() {
+        try {
+            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String queryParam(String rawQuery, String name) {
+        if (rawQuery == null) {
+            return null;
+        }
+        for (String pair : rawQuery.split("&")) {
+            int equals = pair.indexOf('=');
+            if (equals > 0 && pair.substring(0, equals).equals(name)) {
+                return URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
     }
 
     // --- HTTP -------------------------------------------------------------------------------------
@@ -262,7 +421,8 @@ public final class FalSimulator implements AutoCloseable {
         }
         String id = UUID.randomUUID().toString();
         long seed = input.path("seed").canConvertToLong() ? input.path("seed").asLong() : random.nextInt(1 << 30);
-        requests.put(id, new FalRequestState(id, Instant.now(), queueTime, runTime, prompt.contains("[sim:fail]"), seed));
+        requests.put(id, new FalRequestState(id, Instant.now(), queueTime, runTime, prompt.contains("[sim:fail]"), seed,
+                queryParam(exchange.getRequestURI().getRawQuery(), "fal_webhook")));
         if (fault == Fault.LOSE_ANSWER) {
             return; // created, but the answer never leaves: falgate sees a dropped connection
         }

@@ -1,0 +1,92 @@
+package dev.falgate.webhook;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Component;
+
+import dev.falgate.web.ApiException;
+
+/**
+ * Checks fal's ED25519 webhook signature: the message is {@code request_id \n user_id \n timestamp \n
+ * hex(sha256(body))}, the signature hex in {@code X-Fal-Webhook-Signature}, and any key of fal's JWKS may
+ * have made it. A missing header, a stale timestamp or a signature no key verifies is 401.
+ */
+@Component
+class WebhookSignature {
+
+    private final FalSigningKeys keys;
+    private final WebhookSettings settings;
+    private final Clock clock;
+
+    WebhookSignature(FalSigningKeys keys, WebhookSettings settings, Clock clock) {
+        this.keys = keys;
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    void verify(String requestId, String userId, String timestamp, String signatureHex, byte[] body) {
+        if (blank(requestId) || blank(userId) || blank(timestamp) || blank(signatureHex)) {
+            throw unauthorized("The X-Fal-Webhook-Request-Id, -User-Id, -Timestamp and -Signature headers are required.");
+        }
+        long seconds;
+        byte[] signature;
+        try {
+            seconds = Long.parseLong(timestamp.strip());
+            signature = HexFormat.of().parseHex(signatureHex.strip());
+        } catch (IllegalArgumentException e) {
+            throw unauthorized("The webhook's timestamp or signature is malformed.");
+        }
+        Duration skew = Duration.between(Instant.ofEpochSecond(seconds), clock.instant()).abs();
+        if (skew.compareTo(settings.maxClockSkew()) > 0) {
+            throw unauthorized("The webhook's timestamp is more than " + settings.maxClockSkew().toSeconds()
+                    + " seconds off.");
+        }
+        byte[] message = (requestId + "\n" + userId + "\n" + timestamp.strip() + "\n" + sha256Hex(body))
+                .getBytes(StandardCharsets.UTF_8);
+        if (!verifiedByAny(keys.current(), message, signature) && !verifiedByAny(keys.afterUnknownKey(), message, signature)) {
+            throw unauthorized("The webhook's signature is not valid.");
+        }
+    }
+
+    private static boolean verifiedByAny(List<PublicKey> candidates, byte[] message, byte[] signature) {
+        for (PublicKey key : candidates) {
+            try {
+                Signature verifier = Signature.getInstance("Ed25519");
+                verifier.initVerify(key);
+                verifier.update(message);
+                if (verifier.verify(signature)) {
+                    return true;
+                }
+            } catch (GeneralSecurityException e) {
+                // not this key
+            }
+        }
+        return false;
+    }
+
+    private static String sha256Hex(byte[] body) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    private static boolean blank(String value) {
+        return value == null || value.isBlank();
+    }
+
+    private static ApiException unauthorized(String detail) {
+        return new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", detail);
+    }
+}

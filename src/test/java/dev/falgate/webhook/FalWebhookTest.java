@@ -1,0 +1,199 @@
+package dev.falgate.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.junit.jupiter.api.Test;
+
+import dev.falgate.IntegrationTest;
+import dev.falgate.simulator.FalSimulator;
+import dev.falgate.simulator.FalSimulator.Fault;
+import tools.jackson.databind.JsonNode;
+
+/** fal's signed webhooks: verified, idempotent, and the way a lost submit answer is found again. */
+class FalWebhookTest extends IntegrationTest {
+
+    @Test
+    void submitsCarryTheJobsOwnWebhookUrl() {
+        String marker = UUID.randomUUID().toString();
+        String id = submit(marker);
+        runWorker();
+
+        assertThat(submissionFor(marker).query()).startsWith("fal_webhook=").endsWith(id);
+        assertThat(fal.webhookUrlOf(job(id).path("fal_request_id").asString()))
+                .isEqualTo(PUBLIC_URL + "/fal/webhooks/" + id);
+    }
+
+    @Test
+    void validDeliveryMakesTheJobDueAtOnceAndItCompletes() {
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        String requestId = job(id).path("fal_request_id").asString();
+
+        assertThat(fal.deliverWebhook(requestId, gateway(), clock.instant())).isEqualTo(200);
+        assertThat(dueAt(id)).isBeforeOrEqualTo(clock.instant());
+        runWorker(); // no clock advance: the webhook made it due, not the poll interval
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("completed");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.12");
+        assertThat(falCallsFor(requestId)).as("status and result after the submit").isEqualTo(2);
+    }
+
+    @Test
+    void repeatedDeliveriesChangeNothing() {
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        String requestId = job(id).path("fal_request_id").asString();
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(fal.deliverWebhook(requestId, gateway(), clock.instant())).isEqualTo(200);
+            runWorker();
+        }
+
+        assertThat(job(id).path("status").asString()).isEqualTo("completed");
+        assertThat(job(id).path("cost_usd").asString()).isEqualTo("0.12");
+        assertThat(ledgerRows(id)).hasSize(1);
+    }
+
+    @Test
+    void missingBadOrStaleSignaturesAreRefused() {
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        String requestId = job(id).path("fal_request_id").asString();
+        URI url = URI.create(gateway() + "/fal/webhooks/" + id);
+        byte[] body = ("{\"request_id\": \"" + requestId + "\", \"status\": \"OK\", \"payload\": {}}")
+                .getBytes(StandardCharsets.UTF_8);
+        String now = Long.toString(clock.instant().getEpochSecond());
+        String stale = Long.toString(clock.instant().minus(Duration.ofMinutes(6)).getEpochSecond());
+        String valid = fal.sign(requestId, now, body);
+        String forged = (valid.charAt(0) == '0' ? "1" : "0") + valid.substring(1);
+
+        assertThat(fal.postWebhook(url, null, body, null, null)).as("no headers").isEqualTo(401);
+        assertThat(fal.postWebhook(url, requestId, body, now, null)).as("no signature").isEqualTo(401);
+        assertThat(fal.postWebhook(url, requestId, body, now, forged)).as("bad signature").isEqualTo(401);
+        assertThat(fal.postWebhook(url, requestId, "{\"tampered\": true}".getBytes(StandardCharsets.UTF_8), now, valid))
+                .as("body changed after signing").isEqualTo(401);
+        assertThat(fal.postWebhook(url, requestId, body, stale, fal.sign(requestId, stale, body))).as("stale")
+                .isEqualTo(401);
+        assertThat(fal.postWebhook(url, requestId, body, now, valid)).as("valid").isEqualTo(200);
+    }
+
+    @Test
+    void aRotatedSigningKeyIsFetchedWhenItFirstAppears() {
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        fal.rotateSigningKey();
+        clock.advance(Duration.ofMinutes(1)); // past the minimum time between two fetches
+
+        assertThat(fal.deliverWebhook(job(id).path("fal_request_id").asString(), gateway(), clock.instant()))
+                .isEqualTo(200);
+    }
+
+    @Test
+    void lostSubmitAnswerIsFoundThroughTheWebhookAndNeverSentTwice() {
+        String marker = UUID.randomUUID().toString();
+        fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
+        String id = submit(marker);
+        runWorker();
+        assertThat(job(id).path("status").asString()).isEqualTo("queued");
+
+        assertThat(fal.deliverWebhook(lostRequestOf(id), gateway(), clock.instant())).isEqualTo(200);
+        runWorker();
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("completed");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.12");
+        assertThat(ledgerRows(id)).singleElement().satisfies(row -> assertThat(row).containsEntry("learned_via", "webhook"));
+        clock.advance(Duration.ofMinutes(11));
+        runWorker();
+        assertThat(fal.submissions().stream().filter(r -> r.body().contains(marker))).as("never sent again").hasSize(1);
+    }
+
+    @Test
+    void aDuplicateStillInFalsQueueIsCancelledFreeAndBothAreBooked() {
+        String marker = UUID.randomUUID().toString();
+        fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
+        fal.setTiming(Duration.ofHours(1), Duration.ZERO); // the lost request waits in fal's queue
+        String id = submit(marker);
+        runWorker();
+        String lost = lostRequestOf(id);
+        fal.setTiming(Duration.ZERO, Duration.ZERO);
+        clock.advance(Duration.ofMinutes(11)); // no webhook within the grace: submitted again
+        runWorker();
+
+        assertThat(fal.deliverWebhook(lost, gateway(), clock.instant())).isEqualTo(200); // fal reveals the lost one
+        runWorker();
+        clock.advance(Duration.ofSeconds(5));
+        runWorker();
+
+        assertThat(fal.received()).anyMatch(r -> r.method().equals("PUT") && r.path().contains(lost + "/cancel"));
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("completed");
+        assertThat(job.path("cost_usd").asString()).as("the duplicate cancelled in fal's queue costs nothing")
+                .isEqualTo("0.12");
+        assertThat(ledgerRows(id)).hasSize(2).extracting(row -> row.get("status"))
+                .containsExactlyInAnyOrder("completed", "cancelled");
+    }
+
+    @Test
+    void aDuplicateFalCompletedIsBookedAsFalBillsIt() {
+        String marker = UUID.randomUUID().toString();
+        fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
+        String id = submit(marker);
+        runWorker();
+        String lost = lostRequestOf(id);
+        clock.advance(Duration.ofMinutes(11)); // the lost request completed, but its webhook is late
+        runWorker();
+
+        assertThat(fal.deliverWebhook(lost, gateway(), clock.instant())).isEqualTo(200);
+        runWorker();
+        clock.advance(Duration.ofSeconds(5));
+        runWorker();
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("completed");
+        assertThat(job.path("cost_usd").asString()).as("fal billed both: so do our books").isEqualTo("0.24");
+        assertThat(ledgerRows(id)).hasSize(2).extracting(row -> row.get("status")).containsOnly("completed");
+    }
+
+    /** The request fal created for the job whose answer was lost (the simulator knows it by its webhook URL). */
+    private String lostRequestOf(String jobId) {
+        return fal.requestIds().stream()
+                .filter(r -> String.valueOf(fal.webhookUrlOf(r)).endsWith("/" + jobId))
+                .findFirst().orElseThrow();
+    }
+
+    private String submit(String prompt) {
+        return body(post("/v1/jobs", validBody(prompt))).path("id").asString();
+    }
+
+    private JsonNode job(String id) {
+        return body(get("/v1/jobs/" + id));
+    }
+
+    private FalSimulator.Received submissionFor(String marker) {
+        return fal.submissions().stream().filter(r -> r.body().contains(marker)).findFirst().orElseThrow();
+    }
+
+    private long falCallsFor(String requestId) {
+        return fal.received().stream().filter(r -> r.path().contains(requestId)).count();
+    }
+
+    private Instant dueAt(String id) {
+        return jdbc.sql("select next_attempt_at from job where id = ?::uuid").param(id).query(Timestamp.class)
+                .single().toInstant();
+    }
+
+    private List<Map<String, Object>> ledgerRows(String id) {
+        return jdbc.sql("select * from fal_request where job_id = ?::uuid").param(id).query().listOfRows();
+    }
+}
