@@ -72,8 +72,25 @@ public final class FalSimulator implements AutoCloseable {
         /** The connection is closed without an answer and nothing is created: to falgate as unknown as LOSE_ANSWER. */
         DROP_WITHOUT_CREATING,
         /** The request is created, then the connection is closed without an answer: the "unknown" submit. */
-        LOSE_ANSWER
+        LOSE_ANSWER,
+        /** 429 with Retry-After: 120. */
+        SLOW_DOWN
     }
+
+    /** Random faults for everything a marker's jobs do at fal: submits, and the status and result calls after. */
+    private record Chaos(Random random, double rate) {
+
+        boolean strikes() {
+            return random.nextDouble() < rate;
+        }
+
+        <T> T pick(List<T> choices) {
+            return choices.get(random.nextInt(choices.size()));
+        }
+    }
+
+    private static final List<Fault> CHAOS_SUBMIT_FAULTS = List.of(Fault.SERVER_ERROR, Fault.UNAVAILABLE,
+            Fault.RATE_LIMITED, Fault.LOCKED, Fault.DROP_WITHOUT_CREATING, Fault.LOSE_ANSWER);
 
     /** One HTTP request as the simulator received it. */
     public record Received(String method, String path, String query, Map<String, String> headers, String body) {
@@ -91,6 +108,7 @@ public final class FalSimulator implements AutoCloseable {
         final boolean fails;
         final long seed;
         final String webhookUrl;
+        volatile String chaosMarker;
         volatile boolean cancelled;
         volatile boolean webhookDelivered;
 
@@ -113,6 +131,7 @@ public final class FalSimulator implements AutoCloseable {
     private final Map<String, FalRequestState> requests = new ConcurrentHashMap<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Map<String, Deque<Fault>> scriptedFaults = new ConcurrentHashMap<>();
+    private final Map<String, Chaos> chaos = new ConcurrentHashMap<>();
     private final Random random = new Random();
     private final List<KeyPair> signingKeys = new CopyOnWriteArrayList<>(List.of(newKeyPair()));
     private final HttpClient webhookClient = HttpClient.newHttpClient();
@@ -161,10 +180,25 @@ public final class FalSimulator implements AutoCloseable {
         scriptedFaults.computeIfAbsent(marker, key -> new ConcurrentLinkedDeque<>()).addAll(List.of(faults));
     }
 
+    /**
+     * From now on, a share {@code rate} of the submits carrying {@code marker} meet a random fault (5xx, 429,
+     * 403, a dropped connection, a lost answer), and so do the status and result calls of their requests
+     * (500 or a dropped connection). Seeded, so a failing run can be replayed.
+     */
+    public void chaos(String marker, long seed, double rate) {
+        chaos.put(marker, new Chaos(new Random(seed), rate));
+    }
+
+    /** Ends the chaos for {@code marker}: fal answers its jobs' calls normally again. */
+    public void calm(String marker) {
+        chaos.remove(marker);
+    }
+
     /** Forgets what was received and scripted (the requests fal holds stay). */
     public void reset() {
         received.clear();
         scriptedFaults.clear();
+        chaos.clear();
         queueTime = Duration.ZERO;
         runTime = Duration.ZERO;
     }
@@ -337,13 +371,17 @@ public final class FalSimulator implements AutoCloseable {
                 String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
                 record(exchange, body);
                 Fault fault = scriptedFaultFor(body);
+                String chaosMarker = chaosMarkerOf(body);
+                if (fault == null && chaosMarker != null && chaos.get(chaosMarker).strikes()) {
+                    fault = chaos.get(chaosMarker).pick(CHAOS_SUBMIT_FAULTS);
+                }
                 if (fault == Fault.DROP_WITHOUT_CREATING) {
                     return; // closed without an answer
                 }
                 if (!authorized(exchange)) {
                     return;
                 }
-                submit(exchange, body, fault);
+                submit(exchange, body, fault, chaosMarker);
                 return;
             }
             record(exchange, readBody(exchange.getRequestBody()));
@@ -357,6 +395,13 @@ public final class FalSimulator implements AutoCloseable {
             }
             FalRequestState request = requests.get(matcher.group(1));
             String action = matcher.group(2) == null ? "" : matcher.group(2);
+            Chaos requestChaos = request == null || request.chaosMarker == null ? null : chaos.get(request.chaosMarker);
+            if (requestChaos != null && method.equals("GET") && requestChaos.strikes()) {
+                if (requestChaos.random().nextBoolean()) {
+                    send(exchange, 500, Map.of("detail", "Internal Server Error"));
+                }
+                return; // or the connection drops without an answer
+            }
             if (request == null) {
                 send(exchange, 404, Map.of("detail", "Request not found", "error_type", "NOT_FOUND"));
             } else if (method.equals("GET") && action.equals("/status")) {
@@ -382,12 +427,20 @@ public final class FalSimulator implements AutoCloseable {
         return null;
     }
 
-    private void submit(HttpExchange exchange, String body, Fault fault) throws IOException {
+    private String chaosMarkerOf(String body) {
+        return chaos.keySet().stream().filter(body::contains).findFirst().orElse(null);
+    }
+
+    private void submit(HttpExchange exchange, String body, Fault fault, String chaosMarker) throws IOException {
         if (fault != null && fault != Fault.LOSE_ANSWER) {
             switch (fault) {
                 case SERVER_ERROR -> send(exchange, 500, Map.of("detail", "Internal Server Error"));
                 case UNAVAILABLE -> sendWithRetryAfter(exchange, 503, "Service Unavailable");
                 case RATE_LIMITED -> sendWithRetryAfter(exchange, 429, "Too many requests in queue");
+                case SLOW_DOWN -> {
+                    exchange.getResponseHeaders().add("Retry-After", "120");
+                    send(exchange, 429, Map.of("detail", "Too many requests in queue"));
+                }
                 case UNAUTHORIZED -> send(exchange, 401, Map.of("detail", "Invalid key"));
                 case LOCKED -> send(exchange, 403, Map.of("detail", "User is locked. Reason: Exhausted balance. "
                         + "Top up your balance at fal.ai/dashboard/billing."));
@@ -421,8 +474,10 @@ public final class FalSimulator implements AutoCloseable {
         }
         String id = UUID.randomUUID().toString();
         long seed = input.path("seed").canConvertToLong() ? input.path("seed").asLong() : random.nextInt(1 << 30);
-        requests.put(id, new FalRequestState(id, Instant.now(), queueTime, runTime, prompt.contains("[sim:fail]"), seed,
-                queryParam(exchange.getRequestURI().getRawQuery(), "fal_webhook")));
+        FalRequestState created = new FalRequestState(id, Instant.now(), queueTime, runTime, prompt.contains("[sim:fail]"),
+                seed, queryParam(exchange.getRequestURI().getRawQuery(), "fal_webhook"));
+        created.chaosMarker = chaosMarker;
+        requests.put(id, created);
         if (fault == Fault.LOSE_ANSWER) {
             return; // created, but the answer never leaves: falgate sees a dropped connection
         }
