@@ -102,6 +102,54 @@ class FalFailureTest extends IntegrationTest {
     }
 
     @Test
+    void retryAfterIsHonoured() {
+        String marker = UUID.randomUUID().toString();
+        String id = submit(marker);
+        fal.failNextSubmits(marker, Fault.SLOW_DOWN);
+
+        WorkerRuns.untilIdle(worker);
+        clock.advance(Duration.ofSeconds(60));
+        WorkerRuns.untilIdle(worker);
+        assertThat(submissionsFor(marker)).as("within fal's Retry-After of 120 s").hasSize(1);
+
+        clock.advance(Duration.ofSeconds(61));
+        WorkerRuns.untilIdle(worker);
+        assertThat(submissionsFor(marker)).hasSize(2);
+        assertThat(job(id).path("status").asString()).isEqualTo("submitted");
+    }
+
+    @Test
+    void refusedKeyShowsInHealthAndMetricsAndFailsTheJobUnchargedAfterTheMaximumWait() {
+        String marker = UUID.randomUUID().toString();
+        String id = submit(marker);
+        fal.failNextSubmits(marker, Fault.LOCKED, Fault.LOCKED, Fault.LOCKED);
+
+        WorkerRuns.untilIdle(worker);
+        JsonNode health = body(send(request("/actuator/health").GET()));
+        assertThat(health.path("status").asString()).isEqualTo("DOWN");
+        assertThat(health.path("components").path("fal").path("status").asString()).isEqualTo("DOWN");
+        assertThat(send(request("/actuator/prometheus").GET()).body())
+                .contains("falgate_fal_refusing 1.0").contains("falgate_fal_refusals_total{status=\"403\"}");
+
+        clock.advance(Duration.ofHours(23));
+        WorkerRuns.untilIdle(worker);
+        assertThat(job(id).path("status").asString()).as("still waiting for an operator").isEqualTo("queued");
+        clock.advance(Duration.ofHours(1));
+        WorkerRuns.untilIdle(worker);
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("failed");
+        assertThat(job.path("error").path("code").asString()).isEqualTo("fal_unavailable");
+        assertThat(job.path("error").path("fal_status").asInt()).isEqualTo(403);
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
+
+        submit(UUID.randomUUID().toString());
+        WorkerRuns.untilIdle(worker); // fal accepts us again
+        assertThat(body(send(request("/actuator/health").GET())).path("components").path("fal").path("status")
+                .asString()).isEqualTo("UP");
+    }
+
+    @Test
     void lostSubmitAnswerIsNotResentBeforeTheGraceEnds() {
         String marker = UUID.randomUUID().toString();
         String id = submit(marker);

@@ -74,7 +74,9 @@ public final class FalSimulator implements AutoCloseable {
         /** The request is created, then the connection is closed without an answer: the "unknown" submit. */
         LOSE_ANSWER,
         /** 429 with Retry-After: 120. */
-        SLOW_DOWN
+        SLOW_DOWN,
+        /** 500, but only after a second: the gateway's lease may lapse meanwhile. */
+        SLOW_SERVER_ERROR
     }
 
     /** Random faults for everything a marker's jobs do at fal: submits, and the status and result calls after. */
@@ -435,6 +437,10 @@ public final class FalSimulator implements AutoCloseable {
         if (fault != null && fault != Fault.LOSE_ANSWER) {
             switch (fault) {
                 case SERVER_ERROR -> send(exchange, 500, Map.of("detail", "Internal Server Error"));
+                case SLOW_SERVER_ERROR -> {
+                    pause(Duration.ofSeconds(1));
+                    send(exchange, 500, Map.of("detail", "Internal Server Error"));
+                }
                 case UNAVAILABLE -> sendWithRetryAfter(exchange, 503, "Service Unavailable");
                 case RATE_LIMITED -> sendWithRetryAfter(exchange, 429, "Too many requests in queue");
                 case SLOW_DOWN -> {
@@ -603,6 +609,14 @@ public final class FalSimulator implements AutoCloseable {
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
+        }
+    }
+
+    private static void pause(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

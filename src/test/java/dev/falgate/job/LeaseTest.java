@@ -1,0 +1,65 @@
+package dev.falgate.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+
+import dev.falgate.IntegrationTest;
+import dev.falgate.simulator.FalSimulator.Fault;
+
+/** A worker whose lease lapsed while it waited for fal cannot overwrite what the lease's new holder wrote. */
+class LeaseTest extends IntegrationTest {
+
+    @Autowired
+    JobProcessor processor;
+    @Autowired
+    WorkerSettings settings;
+
+    @Test
+    void aLateWorkerWritesNothingOverTheNewHoldersState() throws Exception {
+        String marker = UUID.randomUUID().toString();
+        String id = body(post("/v1/jobs", validBody(marker))).path("id").asString();
+        fal.failNextSubmits(marker, Fault.SLOW_SERVER_ERROR);
+        JobClaims.Claim slow = claim(id, "slow-instance");
+
+        CompletableFuture<Void> late = CompletableFuture.runAsync(() -> processor.process(slow));
+        Thread.sleep(300); // the slow instance has marked its submit and waits for fal's answer
+        clock.advance(settings.lease().plus(Duration.ofSeconds(1)));
+        JobClaims.Claim next = claim(id, "next-instance");
+        processor.process(next); // the new holder sees a submit of unknown outcome and waits for fal to reveal it
+        Map<String, Object> newer = row(id);
+        late.get();
+
+        Map<String, Object> after = row(id);
+        assertThat(after.get("next_attempt_at")).as("the late worker's retry time was not written")
+                .isEqualTo(newer.get("next_attempt_at"));
+        assertThat(((Timestamp) after.get("next_attempt_at")).toInstant())
+                .isEqualTo(((Timestamp) after.get("submit_started_at")).toInstant().plus(settings.unknownSubmitGrace()));
+        assertThat(after.get("lease_token")).isNull();
+        assertThat(fal.submissions().stream().filter(r -> r.body().contains(marker))).hasSize(1);
+    }
+
+    private JobClaims.Claim claim(String id, String owner) {
+        Instant now = clock.instant();
+        UUID token = jdbc.sql("""
+                update job set lease_owner = :owner, lease_token = gen_random_uuid(), lease_expires_at = :until
+                 where id = :id::uuid and (lease_expires_at is null or lease_expires_at <= :now)
+                returning lease_token
+                """).param("owner", owner).param("id", id).param("now", Timestamp.from(now))
+                .param("until", Timestamp.from(now.plus(settings.lease()))).query(UUID.class).single();
+        return new JobClaims.Claim(UUID.fromString(id), token);
+    }
+
+    private Map<String, Object> row(String id) {
+        return jdbc.sql("select next_attempt_at, submit_started_at, lease_token from job where id = ?::uuid")
+                .param(id).query().singleRow();
+    }
+}
