@@ -1,14 +1,19 @@
 package dev.falgate;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.slf4j.Logger;
@@ -63,7 +68,22 @@ public final class LocalFalgateApplication {
             standIns.add(simulator);
             System.setProperty("falgate.fal.key", SIMULATOR_KEY);
             System.setProperty("falgate.fal.queue-url", simulator.baseUrl().toString());
-            report.add("fal: the fal simulator at " + simulator.baseUrl() + " (set FAL_KEY to call the real fal)");
+            // The simulator signs and delivers fal's webhooks to this gateway, as fal would.
+            String gateway = "http://127.0.0.1:" + System.getenv().getOrDefault("SERVER_PORT", "8080");
+            if (!isSet("FALGATE_PUBLIC_URL")) {
+                System.setProperty("falgate.fal.public-url", gateway);
+            }
+            System.setProperty("falgate.webhook.jwks-url", simulator.jwksUrl().toString());
+            ScheduledExecutorService deliveries = Executors.newSingleThreadScheduledExecutor(task -> {
+                Thread thread = new Thread(task, "fal-simulator-webhooks");
+                thread.setDaemon(true);
+                return thread;
+            });
+            deliveries.scheduleWithFixedDelay(() -> simulator.deliverFinishedWebhooks(URI.create(gateway), Instant.now()),
+                    1, 1, TimeUnit.SECONDS);
+            standIns.add(deliveries::shutdownNow);
+            report.add("fal: the fal simulator at " + simulator.baseUrl() + ", delivering signed webhooks to " + gateway
+                    + " (set FAL_KEY to call the real fal)");
         }
 
         if (isSet("FALGATE_ADMIN_KEY")) {
