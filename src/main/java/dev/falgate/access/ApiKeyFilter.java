@@ -1,6 +1,8 @@
 package dev.falgate.access;
 
 import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
 
 import jakarta.servlet.FilterChain;
@@ -19,7 +21,8 @@ import dev.falgate.web.Problems;
 
 /**
  * Every {@code /v1/**} request needs {@code Authorization: Bearer <key>}; without a known key it is
- * answered 401 before any controller runs, whatever the route. Scopes are checked per route.
+ * answered 401 before any controller runs, whatever the route; a key over its rate limit is answered
+ * 429 with Retry-After. Scopes are checked per route.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 20)
@@ -29,11 +32,15 @@ class ApiKeyFilter extends OncePerRequestFilter {
     private static final String BEARER = "bearer ";
 
     private final ApiKeyAuthenticator authenticator;
+    private final RateLimiter rateLimiter;
     private final Problems problems;
+    private final Clock clock;
 
-    ApiKeyFilter(ApiKeyAuthenticator authenticator, Problems problems) {
+    ApiKeyFilter(ApiKeyAuthenticator authenticator, RateLimiter rateLimiter, Problems problems, Clock clock) {
         this.authenticator = authenticator;
+        this.rateLimiter = rateLimiter;
         this.problems = problems;
+        this.clock = clock;
     }
 
     @Override
@@ -50,6 +57,17 @@ class ApiKeyFilter extends OncePerRequestFilter {
             problems.write(response, HttpStatus.UNAUTHORIZED, "unauthorized",
                     "A valid API key is required: send 'Authorization: Bearer <key>'.");
             return;
+        }
+        Integer limit = caller.get().rateLimitPerMinute();
+        if (limit != null) {
+            Duration wait = rateLimiter.waitBeforeNext(caller.get().keyId(), limit, clock.instant());
+            if (!wait.isZero()) {
+                long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
+                response.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+                problems.write(response, HttpStatus.TOO_MANY_REQUESTS, "rate_limited",
+                        "This API key may make " + limit + " requests a minute; retry in " + seconds + " s.");
+                return;
+            }
         }
         request.setAttribute(CALLER_ATTRIBUTE, caller.get());
         chain.doFilter(request, response);

@@ -1,5 +1,10 @@
 package dev.falgate.access;
 
+import java.util.Arrays;
+import java.util.Optional;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+
 /** What an API key may do (api.md, Authentication). */
 public enum Scope {
     /** Submit and cancel the own client's jobs. */
@@ -17,7 +22,12 @@ public enum Scope {
         this.value = value;
     }
 
+    @JsonValue
     public String value() {
         return value;
+    }
+
+    public static Optional<Scope> of(String value) {
+        return Arrays.stream(values()).filter(scope -> scope.value.equals(value)).findFirst();
     }
 }

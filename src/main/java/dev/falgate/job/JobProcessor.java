@@ -22,6 +22,7 @@ import dev.falgate.fal.FalRequest;
 import dev.falgate.fal.ResultOutcome;
 import dev.falgate.fal.StatusOutcome;
 import dev.falgate.fal.SubmitOutcome;
+import dev.falgate.web.Usd;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -314,7 +315,7 @@ class JobProcessor {
                 change.accept(job);
                 if (job.status() != before) {
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
-                            job.status().isTerminal() ? " (cost " + JobResource.usd(job.costUsd()) + " USD)" : "");
+                            job.status().isTerminal() ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }
                 return true;
             });

@@ -1,11 +1,12 @@
 package dev.falgate.job;
 
-import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.UUID;
 
 import com.fasterxml.jackson.annotation.JsonRawValue;
 import io.swagger.v3.oas.annotations.media.Schema;
+
+import dev.falgate.web.Usd;
 
 /** The job as callers see it (api.md, "The job resource"). JSON columns are passed through as stored. */
 record JobResource(
@@ -28,16 +29,7 @@ record JobResource(
 
     static JobResource of(Job job) {
         return new JobResource(job.id(), job.client(), job.status(), job.input(), job.metadata(), job.falRequestId(),
-                job.queuePosition(), job.result(), usd(job.costUsd()), job.error(), job.attempts(), job.cancelRequestedAt(), job.createdAt(),
+                job.queuePosition(), job.result(), Usd.format(job.costUsd()), job.error(), job.attempts(), job.cancelRequestedAt(), job.createdAt(),
                 job.submittedAt(), job.startedAt(), job.completedAt());
-    }
-
-    /** Dollars as an exact decimal string with at least two decimals: 0.12, 12.36, 0.0035. */
-    static String usd(BigDecimal amount) {
-        if (amount == null) {
-            return null;
-        }
-        BigDecimal plain = amount.stripTrailingZeros();
-        return plain.setScale(Math.max(2, plain.scale())).toPlainString();
     }
 }

@@ -5,6 +5,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,8 +29,10 @@ import dev.falgate.access.Caller;
 import dev.falgate.access.Scope;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
+import dev.falgate.spend.Budgets;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
+import dev.falgate.web.Usd;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.cfg.JsonNodeFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -34,19 +43,25 @@ public class JobService {
 
     private static final Logger log = LoggerFactory.getLogger(JobService.class);
     private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    static final int MAX_PAGE = 200;
+    static final int DEFAULT_PAGE = 50;
+    private static final List<String> HISTORY_PARAMETERS = List.of("status", "client", "created_from", "created_to",
+            "limit", "cursor");
 
     private final JobRepository jobs;
     private final ExtendRequestValidator validator;
     private final PricingSettings pricing;
     private final JobProcessor processor;
     private final JobWorker worker;
+    private final Budgets budgets;
     private final TransactionTemplate tx;
     private final String endpointId;
     private final JsonMapper json;
     private final Clock clock;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
-            JobWorker worker, TransactionTemplate tx, FalClient fal, JsonMapper json, Clock clock) {
+            JobWorker worker, Budgets budgets, TransactionTemplate tx, FalClient fal, JsonMapper json, Clock clock) {
+        this.budgets = budgets;
         this.jobs = jobs;
         this.validator = validator;
         this.pricing = pricing;
@@ -82,10 +97,19 @@ public class JobService {
         BigDecimal price = pricing.priceOf(endpointId);
         Job job;
         try {
-            job = tx.execute(status -> jobs.saveAndFlush(Job.accept(caller.client(), endpointId,
-                    json.writeValueAsString(request.input()),
-                    request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
-                    clock.instant().truncatedTo(ChronoUnit.MICROS))));
+            job = tx.execute(status -> {
+                budgets.admit(caller.client(), price); // locks the client's budget until this job is in
+                return jobs.saveAndFlush(Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
+                        request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key,
+                        hash, clock.instant().truncatedTo(ChronoUnit.MICROS)));
+            });
+        } catch (ApiException e) {
+            // Over budget, unless a concurrent request with the same key got in first: then this is its replay.
+            var earlier = key == null ? Optional.<Job>empty() : jobs.findByClientAndIdempotencyKey(caller.client(), key);
+            if (earlier.isPresent()) {
+                return replay(earlier.get(), hash);
+            }
+            throw e;
         } catch (DataIntegrityViolationException e) {
             if (key == null) {
                 throw e;
@@ -94,7 +118,7 @@ public class JobService {
             return replay(jobs.findByClientAndIdempotencyKey(caller.client(), key).orElseThrow(() -> e), hash);
         }
         log.info("Job {}: accepted for client {} -> queued (price {} USD)", job.id(), job.client(),
-                JobResource.usd(price));
+                Usd.format(price));
         worker.wake();
         return new Submission(job, false);
     }
@@ -145,6 +169,83 @@ public class JobService {
         }
         processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook");
         worker.wake();
+    }
+
+    /**
+     * The history filter from the query string, every bad parameter named at once. {@code ops:read} sees every
+     * client; {@code jobs:read} only its own (naming another client is refused).
+     */
+    JobHistory.Filter historyFilter(Caller caller, Map<String, String> query) {
+        caller.requireAny(Scope.OPS_READ, Scope.JOBS_READ);
+        List<FieldProblem> errors = new ArrayList<>();
+        for (String name : query.keySet()) {
+            if (!HISTORY_PARAMETERS.contains(name)) {
+                errors.add(new FieldProblem(name, "is not a known parameter; use " + String.join(", ", HISTORY_PARAMETERS)));
+            }
+        }
+        JobStatus status = null;
+        if (query.containsKey("status")) {
+            status = Arrays.stream(JobStatus.values()).filter(s -> s.value().equals(query.get("status"))).findFirst()
+                    .orElse(null);
+            if (status == null) {
+                errors.add(new FieldProblem("status", "must be one of queued, submitted, in_progress, completed, "
+                        + "failed, cancelled"));
+            }
+        }
+        String client = query.get("client");
+        if (!caller.readsEveryClient()) {
+            if (client != null && !client.equals(caller.client())) {
+                throw new ApiException(HttpStatus.FORBIDDEN, "forbidden",
+                        "This API key reads only its own client's jobs; listing another client needs 'ops:read'.");
+            }
+            client = caller.client();
+        }
+        Instant from = instantParameter(query, "created_from", errors);
+        Instant to = instantParameter(query, "created_to", errors);
+        JobHistory.Cursor cursor = null;
+        if (query.containsKey("cursor")) {
+            try {
+                cursor = JobHistory.Cursor.decode(query.get("cursor"));
+            } catch (ApiException e) {
+                errors.addAll(e.errors());
+            }
+        }
+        limitParameter(query, errors); // checked here so every bad parameter is named at once
+        if (!errors.isEmpty()) {
+            throw ApiException.validationFailed(errors);
+        }
+        return new JobHistory.Filter(status, client, from, to, cursor);
+    }
+
+    /** {@code limit}: 1..200, default 50 (null for CSV when absent: every matching row). */
+    static Integer limitParameter(Map<String, String> query, List<FieldProblem> errors) {
+        String text = query.get("limit");
+        if (text == null) {
+            return null;
+        }
+        try {
+            int limit = Integer.parseInt(text);
+            if (limit >= 1 && limit <= MAX_PAGE) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        errors.add(new FieldProblem("limit", "must be an integer from 1 to " + MAX_PAGE));
+        return null;
+    }
+
+    private static Instant instantParameter(Map<String, String> query, String name, List<FieldProblem> errors) {
+        String text = query.get(name);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            errors.add(new FieldProblem(name, "must be an RFC 3339 timestamp such as 2026-11-23T10:15:30Z"));
+            return null;
+        }
     }
 
     private Submission replay(Job earlier, String hash) {

@@ -22,6 +22,8 @@ import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.TokenStreamLocation;
+import tools.jackson.databind.DatabindException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 /**
  * The one place where failures become RFC 9457 problems: our own {@link ApiException}s, every Spring
@@ -52,6 +54,13 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         if (causedByTooLargeBody(e)) {
             return problem(HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
                     List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL)));
+        }
+        if (e.getCause() instanceof DatabindException binding && !binding.getPath().isEmpty()) {
+            String field = pathOf(binding);
+            String message = binding instanceof UnrecognizedPropertyException ? "is not a known field"
+                    : "has the wrong JSON type or value";
+            return problem(HttpStatus.BAD_REQUEST, "validation_failed", "The request has 1 invalid field(s); see errors.",
+                    List.of(new FieldProblem(field, message)));
         }
         String reason = e.getCause() instanceof JacksonException json ? describe(json)
                 : "The request body is missing or unreadable.";
@@ -129,6 +138,19 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             }
         }
         return false;
+    }
+
+    /** {@code scopes[1]}, {@code input.video.video_url}: the JSON path of the field Jackson could not bind. */
+    private static String pathOf(DatabindException e) {
+        StringBuilder path = new StringBuilder();
+        for (JacksonException.Reference reference : e.getPath()) {
+            if (reference.getPropertyName() != null) {
+                path.append(path.isEmpty() ? "" : ".").append(reference.getPropertyName());
+            } else if (reference.getIndex() >= 0) {
+                path.append('[').append(reference.getIndex()).append(']');
+            }
+        }
+        return path.toString();
     }
 
     private static String describe(JacksonException e) {

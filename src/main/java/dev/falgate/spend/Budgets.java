@@ -1,0 +1,125 @@
+package dev.falgate.spend;
+
+import java.math.BigDecimal;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Propagation;
+import org.springframework.transaction.annotation.Transactional;
+
+import dev.falgate.web.ApiException;
+import dev.falgate.web.Usd;
+import dev.falgate.web.FieldProblem;
+
+/**
+ * Monthly budgets per client. A job is admitted while the month's spend, plus the price of the client's
+ * jobs still in flight (reserved), plus its own price stays within the budget. Admission runs in the
+ * transaction that inserts the job and locks the client's budget row, so concurrent submits are admitted
+ * one after another and a budget of N jobs admits exactly N. A job that ends without a video releases its
+ * reservation (its cost is 0.00); one that completes is settled at its cost.
+ */
+@Service
+public class Budgets {
+
+    private final JdbcClient jdbc;
+    private final Clock clock;
+
+    Budgets(JdbcClient jdbc, Clock clock) {
+        this.jdbc = jdbc;
+        this.clock = clock;
+    }
+
+    /** A client's budget and where it stands this month (UTC). */
+    record Standing(String client, BigDecimal monthlyUsd, BigDecimal spentUsd, BigDecimal inFlightUsd, YearMonth month) {
+
+        BigDecimal left() {
+            return monthlyUsd.subtract(spentUsd).subtract(inFlightUsd);
+        }
+    }
+
+    /**
+     * Must run inside the transaction that inserts the job: locks the client's budget (if it has one) and
+     * refuses with 402 when {@code price} does not fit.
+     */
+    @Transactional(propagation = Propagation.MANDATORY)
+    public void admit(String client, BigDecimal price) {
+        Optional<BigDecimal> limit = jdbc.sql("select monthly_usd from client_budget where client = ? for update")
+                .param(client).query(BigDecimal.class).optional();
+        if (limit.isEmpty()) {
+            return;
+        }
+        Standing standing = standing(client, limit.get());
+        if (standing.spentUsd().add(standing.inFlightUsd()).add(price).compareTo(standing.monthlyUsd()) > 0) {
+            throw new ApiException(HttpStatus.PAYMENT_REQUIRED, "budget_exceeded", "Client " + client
+                    + " has " + Usd.format(standing.left().max(BigDecimal.ZERO)) + " USD of its "
+                    + Usd.format(standing.monthlyUsd()) + " USD budget left for " + standing.month() + " ("
+                    + Usd.format(standing.spentUsd()) + " spent, " + Usd.format(standing.inFlightUsd())
+                    + " in flight); this job costs " + Usd.format(price) + " USD.");
+        }
+    }
+
+    @Transactional
+    Standing set(String client, BigDecimal monthlyUsd) {
+        jdbc.sql("""
+                insert into client_budget (client, monthly_usd, updated_at) values (:client, :limit, :now)
+                on conflict (client) do update set monthly_usd = :limit, updated_at = :now
+                """).param("client", client).param("limit", monthlyUsd).param("now", Timestamp.from(clock.instant()))
+                .update();
+        return standing(client, monthlyUsd);
+    }
+
+    @Transactional(readOnly = true)
+    Standing get(String client) {
+        BigDecimal limit = jdbc.sql("select monthly_usd from client_budget where client = ?").param(client)
+                .query(BigDecimal.class).optional()
+                .orElseThrow(() -> ApiException.notFound("Client " + client + " has no budget."));
+        return standing(client, limit);
+    }
+
+    /** Every budgeted client's standing, for the metrics. */
+    @Transactional(readOnly = true)
+    List<Standing> all() {
+        List<Map<String, Object>> rows = jdbc.sql("select client, monthly_usd from client_budget").query().listOfRows();
+        return rows.stream().map(row -> standing((String) row.get("client"), (BigDecimal) row.get("monthly_usd"))).toList();
+    }
+
+    private Standing standing(String client, BigDecimal limit) {
+        YearMonth month = YearMonth.from(clock.instant().atZone(ZoneOffset.UTC));
+        Instant start = month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+        Instant end = month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+        Map<String, Object> sums = jdbc.sql("""
+                select coalesce(sum(cost_usd) filter (where completed_at >= :start and completed_at < :end), 0) as spent,
+                       coalesce(sum(price_usd) filter (where status in ('queued', 'submitted', 'in_progress')), 0) as in_flight
+                  from job
+                 where client = :client
+                   and (status in ('queued', 'submitted', 'in_progress') or (completed_at >= :start and completed_at < :end))
+                """).param("client", client).param("start", Timestamp.from(start)).param("end", Timestamp.from(end))
+                .query().singleRow();
+        return new Standing(client, limit, (BigDecimal) sums.get("spent"), (BigDecimal) sums.get("in_flight"), month);
+    }
+
+    /** A budget as api.md writes it: a decimal string of dollars, not negative, at most six decimals. */
+    static BigDecimal parseAmount(Object value) {
+        if (value instanceof String text) {
+            try {
+                BigDecimal amount = new BigDecimal(text);
+                if (amount.signum() >= 0 && amount.scale() <= 6 && amount.compareTo(new BigDecimal("100000000")) < 0) {
+                    return amount;
+                }
+            } catch (NumberFormatException e) {
+                // named below
+            }
+        }
+        throw ApiException.validationFailed(List.of(new FieldProblem("monthly_usd",
+                "must be a decimal string of US dollars such as \"100.00\", not negative")));
+    }
+}
