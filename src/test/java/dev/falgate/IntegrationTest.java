@@ -107,6 +107,28 @@ public abstract class IntegrationTest {
         return json.readTree(response.body());
     }
 
+    /** Creates an API key through the admin API and returns its secret (recorded for SecretsNeverLoggedIT). */
+    protected String createKey(String client, Integer ratePerMinute, String... scopes) {
+        String body = json.writeValueAsString(java.util.Map.of("client", client, "name", "test key",
+                "scopes", java.util.List.of(scopes)));
+        if (ratePerMinute != null) {
+            body = body.substring(0, body.length() - 1) + ", \"rate_limit_per_minute\": " + ratePerMinute + "}";
+        }
+        HttpResponse<String> created = post("/v1/keys", body);
+        if (created.statusCode() != 201) {
+            throw new IllegalStateException("key not created: " + created.body());
+        }
+        String secret = body(created).path("key").asString();
+        GeneratedSecrets.remember(secret);
+        return secret;
+    }
+
+    /** The same request as {@link #request} but with another API key (or none, for null). */
+    protected HttpRequest.Builder as(String key, String path) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        return key == null ? builder : builder.header("Authorization", "Bearer " + key);
+    }
+
     /** A minimal valid submit body whose prompt carries {@code marker}, so a test finds its own jobs. */
     protected static String validBody(String marker) {
         return """

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Runs after the whole test suite (failsafe, after surefire) and reads everything the application
- * logged during it: neither the fal key nor the admin key may appear anywhere, whole or in part.
+ * logged during it: neither the fal key, nor the admin key, nor any API key secret the tests created may
+ * appear anywhere, whole or in part.
  */
 class SecretsNeverLoggedIT {
 
@@ -23,8 +24,11 @@ class SecretsNeverLoggedIT {
         String log = Files.readString(suiteLog);
         assertThat(log).as("the suite ran jobs to their ends").contains("-> completed", "-> failed", "-> submitted");
 
+        List<String> secrets = new java.util.ArrayList<>(List.of(IntegrationTest.FAL_KEY, IntegrationTest.ADMIN_KEY));
+        secrets.addAll(GeneratedSecrets.all());
+        assertThat(secrets).as("API keys the tests created").hasSizeGreaterThan(2);
         for (String text : everythingLogged(suiteLog)) {
-            for (String secret : List.of(IntegrationTest.FAL_KEY, IntegrationTest.ADMIN_KEY)) {
+            for (String secret : secrets) {
                 assertThat(text).doesNotContain(secret);
                 // a secret cut in two (by wrapping, or "Key abc...") is still a leak
                 assertThat(text).doesNotContain(secret.substring(0, secret.length() / 2));

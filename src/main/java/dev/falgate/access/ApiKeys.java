@@ -55,7 +55,7 @@ class ApiKeys {
     /** Notes the key's use, at most once a minute, so authenticating stays a read in the common case. */
     void touch(UUID id, Instant now) {
         jdbc.sql("update api_key set last_used_at = :now where id = :id "
-                        + "and (last_used_at is null or last_used_at < :now - interval '1 minute')")
+                        + "and (last_used_at is null or last_used_at < cast(:now as timestamptz) - interval '1 minute')")
                 .param("now", Timestamp.from(now)).param("id", id).update();
     }
 

@@ -2,6 +2,7 @@ package dev.falgate.access;
 
 import java.util.List;
 
+import org.springdoc.core.utils.SpringDocUtils;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.MethodParameter;
 import org.springframework.web.bind.support.WebDataBinderFactory;
@@ -14,6 +15,11 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 /** Lets a controller method declare a {@link Caller} parameter: the one {@link ApiKeyFilter} authenticated. */
 @Configuration(proxyBeanMethods = false)
 class CallerArgumentResolver implements HandlerMethodArgumentResolver, WebMvcConfigurer {
+
+    static {
+        // The caller comes from the Authorization header, not from the query string: keep it out of the OpenAPI.
+        SpringDocUtils.getConfig().addRequestWrapperToIgnore(Caller.class);
+    }
 
     @Override
     public void addArgumentResolvers(List<HandlerMethodArgumentResolver> resolvers) {

@@ -25,7 +25,7 @@ class RateLimiter {
                set tokens = case when r.available >= 1 then r.available - 1 else r.available end,
                    refilled_at = :now
               from (select key_id,
-                           least(:capacity, tokens + extract(epoch from (:now - refilled_at)) * :perSecond) as available
+                           least(:capacity, tokens + extract(epoch from (cast(:now as timestamptz) - refilled_at)) * :perSecond) as available
                       from rate_limit_bucket where key_id = :key for update) r
              where bucket.key_id = r.key_id
             returning r.available >= 1 as taken, bucket.tokens as tokens

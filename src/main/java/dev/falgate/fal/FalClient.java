@@ -10,10 +10,13 @@ import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import javax.net.ssl.SSLHandshakeException;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import org.slf4j.Logger;
@@ -52,8 +55,11 @@ public class FalClient {
     private final JsonMapper json;
     private final WebClient web;
     private final FalAccessMonitor access;
+    private final MeterRegistry meters;
 
-    FalClient(FalSettings settings, WebClient.Builder builder, JsonMapper json, FalAccessMonitor access) {
+    FalClient(FalSettings settings, WebClient.Builder builder, JsonMapper json, FalAccessMonitor access,
+            MeterRegistry meters) {
+        this.meters = meters;
         Assert.hasText(settings.key(), "FAL_KEY is required"); // checked before start-up by RequiredSettings
         this.settings = settings;
         this.json = json;
@@ -84,7 +90,7 @@ public class FalClient {
         }
         Answer answer;
         try {
-            answer = call(HttpMethod.POST, uri.encode().build().toUri(), inputJson);
+            answer = call("submit", HttpMethod.POST, uri.encode().build().toUri(), inputJson);
         } catch (TransportFailure e) {
             return e.sent ? new SubmitOutcome.Unknown(e.getMessage())
                     : new SubmitOutcome.Retryable(e.getMessage(), null, null, false);
@@ -109,7 +115,7 @@ public class FalClient {
                 .replaceQueryParam("logs", "0").build(true).toUri();
         Answer answer;
         try {
-            answer = call(HttpMethod.GET, url, null);
+            answer = call("status", HttpMethod.GET, url, null);
         } catch (TransportFailure e) {
             return new StatusOutcome.Unavailable(e.getMessage());
         }
@@ -134,7 +140,7 @@ public class FalClient {
     public ResultOutcome result(FalRequest request) {
         Answer answer;
         try {
-            answer = call(HttpMethod.GET, followUp(request.responseUrl(), request.requestId(), ""), null);
+            answer = call("result", HttpMethod.GET, followUp(request.responseUrl(), request.requestId(), ""), null);
         } catch (TransportFailure e) {
             return new ResultOutcome.Unavailable(e.getMessage());
         }
@@ -151,7 +157,7 @@ public class FalClient {
     public CancelOutcome cancel(FalRequest request) {
         Answer answer;
         try {
-            answer = call(HttpMethod.PUT, followUp(request.cancelUrl(), request.requestId(), "/cancel"), null);
+            answer = call("cancel", HttpMethod.PUT, followUp(request.cancelUrl(), request.requestId(), "/cancel"), null);
         } catch (TransportFailure e) {
             return CancelOutcome.UNAVAILABLE;
         }
@@ -193,7 +199,22 @@ public class FalClient {
         return new SubmitOutcome.Accepted(request, position);
     }
 
-    private Answer call(HttpMethod method, URI url, String body) {
+    /** One call to fal, timed into {@code falgate.fal.calls} by operation and outcome (HTTP status class or transport). */
+    private Answer call(String operation, HttpMethod method, URI url, String body) {
+        long started = System.nanoTime();
+        String outcome = "transport_error";
+        try {
+            Answer answer = exchange(method, url, body);
+            outcome = answer.status / 100 + "xx";
+            return answer;
+        } finally {
+            Timer.builder("falgate.fal.calls").description("Calls to fal's queue API")
+                    .tag("operation", operation).tag("outcome", outcome).register(meters)
+                    .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private Answer exchange(HttpMethod method, URI url, String body) {
         WebClient.RequestBodySpec spec = web.method(method).uri(url).accept(MediaType.APPLICATION_JSON);
         WebClient.RequestHeadersSpec<?> request = body == null ? spec
                 : spec.contentType(MediaType.APPLICATION_JSON).bodyValue(body);

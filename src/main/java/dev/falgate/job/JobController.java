@@ -18,10 +18,15 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 import dev.falgate.access.Caller;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import tools.jackson.databind.JsonNode;
 
 @RestController
 @RequestMapping("/v1/jobs")
+@Tag(name = "Jobs", description = "Submit extend requests and follow them to their end")
 class JobController {
 
     private final JobService jobs;
@@ -33,6 +38,17 @@ class JobController {
     }
 
     /** The body is taken as a JSON tree so the validator sees exact types and every field, unknown ones too. */
+    @Operation(summary = "Submit an extend request (scope jobs:create)", description = """
+            Body: {"input": <fal's input for fal-ai/ltx-video-v097/extend>, "metadata": <object, at most 4 KiB>}.
+            Answers 202 with the job (its effective input has fal's defaults filled in) and Location. Unknown
+            fields, wrong JSON types and out-of-range values: 400 naming every field; over 64 KiB: 413; not JSON:
+            415. Idempotency-Key: the same key and body again answer 200 with Idempotent-Replayed: true, another
+            body 422. Over the client's budget: 402; over the key's rate limit: 429 with Retry-After.""",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
+                    examples = @ExampleObject("""
+                            {"input": {"prompt": "Woman walking on a street in Tokyo", "resolution": "720p",
+                                       "video": {"video_url": "https://example.com/in.mp4", "start_frame_num": 24}},
+                             "metadata": {"order_id": "A-1001"}}"""))))
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> submit(Caller caller, @RequestBody JsonNode body,
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
@@ -44,11 +60,15 @@ class JobController {
         return answer.location(URI.create("/v1/jobs/" + job.id())).body(JobResource.of(job));
     }
 
+    @Operation(summary = "Cancel a job (scope jobs:create, own jobs): 202, or 409 when it already ended")
     @PostMapping(path = "/{id}/cancel", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> cancel(Caller caller, @PathVariable String id) {
         return ResponseEntity.accepted().body(JobResource.of(jobs.cancel(caller, id)));
     }
 
+    @Operation(summary = "Job history, newest first (ops:read: every client; jobs:read: own)", description = """
+            Query: status, client, created_from, created_to (RFC 3339), limit (1..200, default 50), cursor (from
+            next_cursor). With Accept: text/csv the matching jobs stream as CSV.""")
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     JobHistory.Page history(Caller caller, @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
@@ -66,6 +86,7 @@ class JobController {
                 .body(out -> history.writeCsv(filter, limit, out));
     }
 
+    @Operation(summary = "A job (jobs:read: own; ops:read: any); another client's or an unknown id: 404")
     @GetMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     JobResource get(Caller caller, @PathVariable String id) {
         return JobResource.of(jobs.find(caller, id));

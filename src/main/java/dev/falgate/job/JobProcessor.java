@@ -43,10 +43,12 @@ class JobProcessor {
     private final TransactionTemplate tx;
     private final WorkerSettings settings;
     private final JsonMapper json;
+    private final JobMetrics metrics;
     private final Clock clock;
 
     JobProcessor(JobRepository jobs, FalRequestLedger ledger, FalClient fal, TransactionTemplate tx,
-            WorkerSettings settings, JsonMapper json, Clock clock) {
+            WorkerSettings settings, JsonMapper json, JobMetrics metrics, Clock clock) {
+        this.metrics = metrics;
         this.jobs = jobs;
         this.ledger = ledger;
         this.fal = fal;
@@ -159,6 +161,7 @@ class JobProcessor {
             ledger.save(FalRequestEntry.learned(request, jobId, via, now));
             if (job.status() == JobStatus.QUEUED) {
                 job.markSubmitted(request, position, now, now.plus(settings.pollInterval()));
+                metrics.entered(job);
                 log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
                         request.requestId(), via, job.attempts());
                 if (via.equals("webhook") || job.isCancelRequested()) {
@@ -288,7 +291,9 @@ class JobProcessor {
             write(claim, "settle an extra fal request", j -> {
                 settle(j, request.requestId(), outcome, billable, now);
                 if (j.status().isTerminal()) {
+                    BigDecimal before = j.costUsd();
                     j.rebook(bookedCost(j.id()), now);
+                    metrics.booked(j.client(), j.costUsd().subtract(before));
                 }
             });
             log.warn("Job {}: extra fal request {} ended {}; booked as fal bills it", job.id(), request.requestId(),
@@ -314,6 +319,7 @@ class JobProcessor {
                 JobStatus before = job.status();
                 change.accept(job);
                 if (job.status() != before) {
+                    metrics.entered(job);
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
                             job.status().isTerminal() ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }

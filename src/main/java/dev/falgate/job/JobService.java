@@ -54,14 +54,17 @@ public class JobService {
     private final JobProcessor processor;
     private final JobWorker worker;
     private final Budgets budgets;
+    private final JobMetrics metrics;
     private final TransactionTemplate tx;
     private final String endpointId;
     private final JsonMapper json;
     private final Clock clock;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
-            JobWorker worker, Budgets budgets, TransactionTemplate tx, FalClient fal, JsonMapper json, Clock clock) {
+            JobWorker worker, Budgets budgets, JobMetrics metrics, TransactionTemplate tx, FalClient fal, JsonMapper json,
+            Clock clock) {
         this.budgets = budgets;
+        this.metrics = metrics;
         this.jobs = jobs;
         this.validator = validator;
         this.pricing = pricing;
@@ -117,6 +120,7 @@ public class JobService {
             // A concurrent request with the same key was first: this one is its replay.
             return replay(jobs.findByClientAndIdempotencyKey(caller.client(), key).orElseThrow(() -> e), hash);
         }
+        metrics.entered(job);
         log.info("Job {}: accepted for client {} -> queued (price {} USD)", job.id(), job.client(),
                 Usd.format(price));
         worker.wake();
@@ -150,6 +154,9 @@ public class JobService {
             }
             JobStatus before = found.status();
             found.requestCancel(clock.instant().truncatedTo(ChronoUnit.MICROS));
+            if (found.status() != before) {
+                metrics.entered(found);
+            }
             log.info("Job {}: cancel requested by client {}{}", found.id(), caller.client(),
                     found.status() != before ? "; " + before.value() + " -> " + found.status().value() : "");
             return found;

@@ -72,7 +72,7 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
     protected ResponseEntity<Object> handleMethodArgumentNotValid(MethodArgumentNotValidException e,
             HttpHeaders headers, HttpStatusCode status, WebRequest request) {
         List<FieldProblem> errors = e.getBindingResult().getFieldErrors().stream()
-                .map(error -> new FieldProblem(error.getField(), error.getDefaultMessage()))
+                .map(error -> new FieldProblem(snakeCase(error.getField()), error.getDefaultMessage()))
                 .toList();
         return problem(HttpStatus.BAD_REQUEST, "validation_failed",
                 "The request has " + errors.size() + " invalid field(s); see errors.", errors);
@@ -138,6 +138,11 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             }
         }
         return false;
+    }
+
+    /** Bean Validation names Java properties; callers know the JSON names ({@code rateLimitPerMinute} → {@code rate_limit_per_minute}). */
+    private static String snakeCase(String field) {
+        return field.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase();
     }
 
     /** {@code scopes[1]}, {@code input.video.video_url}: the JSON path of the field Jackson could not bind. */
