@@ -47,6 +47,10 @@ public class FalClient {
 
     private static final Logger log = LoggerFactory.getLogger(FalClient.class);
     private static final int MAX_ANSWER_BYTES = 1024 * 1024;
+    /** Histogram buckets for fal call latency: a few, so p50/p99 can be read without a series per millisecond. */
+    private static final Duration[] LATENCY_BUCKETS = {Duration.ofMillis(50), Duration.ofMillis(100),
+            Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
 
     /** Where fal's webhooks for a job arrive, under {@code FALGATE_PUBLIC_URL}; the job's id is the last segment. */
     public static final String WEBHOOK_PATH = "/fal/webhooks/";
@@ -209,7 +213,8 @@ public class FalClient {
             return answer;
         } finally {
             Timer.builder("falgate.fal.calls").description("Calls to fal's queue API")
-                    .tag("operation", operation).tag("outcome", outcome).register(meters)
+                    .tag("operation", operation).tag("outcome", outcome)
+                    .serviceLevelObjectives(LATENCY_BUCKETS).register(meters)
                     .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         }
     }

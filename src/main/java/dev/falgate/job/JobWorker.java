@@ -38,7 +38,8 @@ class JobWorker implements SmartLifecycle {
     private final WorkerSettings settings;
     private final Clock clock;
     private final String owner;
-    private final ExecutorService pool;
+    private final AtomicInteger threads = new AtomicInteger();
+    private ExecutorService pool;
     private ScheduledExecutorService loop;
     private volatile boolean running;
     private volatile boolean started;
@@ -55,9 +56,15 @@ class JobWorker implements SmartLifecycle {
         this.settings = settings;
         this.clock = clock;
         this.owner = owner;
-        AtomicInteger threads = new AtomicInteger();
-        this.pool = Executors.newFixedThreadPool(settings.concurrency(),
-                task -> daemon(task, "falgate-job-" + threads.incrementAndGet()));
+    }
+
+    /** The threads that work on claimed jobs; made anew after a stop, since a stopped context may be started again. */
+    private synchronized ExecutorService pool() {
+        if (pool == null || pool.isShutdown()) {
+            pool = Executors.newFixedThreadPool(settings.concurrency(),
+                    task -> daemon(task, "falgate-job-" + threads.incrementAndGet()));
+        }
+        return pool;
     }
 
     /** Claims what is due (at most one job per thread), works on it, and returns how many jobs it took. */
@@ -65,8 +72,9 @@ class JobWorker implements SmartLifecycle {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         List<JobClaims.Claim> claimed = claims.claimDue(owner, settings.concurrency(), now, now.plus(settings.lease()));
         List<Future<?>> work = new ArrayList<>(claimed.size());
+        ExecutorService workers = pool();
         for (JobClaims.Claim claim : claimed) {
-            work.add(pool.submit(() -> processor.process(claim)));
+            work.add(workers.submit(() -> processor.process(claim)));
         }
         for (Future<?> done : work) {
             try {
@@ -128,8 +136,9 @@ class JobWorker implements SmartLifecycle {
             loop.shutdown();
             awaitQuietly(loop, settings.shutdownGrace());
         }
-        pool.shutdown();
-        awaitQuietly(pool, settings.shutdownGrace());
+        ExecutorService workers = pool();
+        workers.shutdown();
+        awaitQuietly(workers, settings.shutdownGrace());
         try {
             int released = claims.releaseAll(owner);
             log.info("Job worker {} stopped{}", owner, released > 0 ? "; released " + released + " leased job(s)" : "");
