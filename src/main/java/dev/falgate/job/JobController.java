@@ -15,6 +15,7 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 import dev.falgate.access.Caller;
@@ -31,10 +32,12 @@ class JobController {
 
     private final JobService jobs;
     private final JobHistory history;
+    private final JobEvents events;
 
-    JobController(JobService jobs, JobHistory history) {
+    JobController(JobService jobs, JobHistory history, JobEvents events) {
         this.jobs = jobs;
         this.history = history;
+        this.events = events;
     }
 
     /** The body is taken as a JSON tree so the validator sees exact types and every field, unknown ones too. */
@@ -84,6 +87,13 @@ class JobController {
         return ResponseEntity.ok().contentType(new MediaType("text", "csv", StandardCharsets.UTF_8))
                 .header("Content-Disposition", "attachment; filename=\"falgate-jobs.csv\"")
                 .body(out -> history.writeCsv(filter, limit, out));
+    }
+
+    @Operation(summary = "Server-Sent Events: a 'status' event with the job at connect and at every change, "
+            + "ending after the terminal one (same scopes as reading the job)")
+    @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+    SseEmitter events(Caller caller, @PathVariable String id) {
+        return events.stream(jobs.find(caller, id));
     }
 
     @Operation(summary = "A job (jobs:read: own; ops:read: any); another client's or an unknown id: 404")

@@ -53,6 +53,10 @@ class AccessMatrixTest extends IntegrationTest {
                         .POST(HttpRequest.BodyPublishers.noBody()), 202, 403, 403, 202),
                 route("cancel other client's job", key -> as(key, "/v1/jobs/" + jobOf(otherCreator) + "/cancel")
                         .POST(HttpRequest.BodyPublishers.noBody()), 404, 403, 403, 202),
+                route("events of own finished job", key -> as(key, "/v1/jobs/" + finishedJobOf(keys.get("jobs:create"))
+                        + "/events").GET(), 403, 200, 200, 200),
+                route("events of other client's job", key -> as(key, "/v1/jobs/" + finishedJobOf(otherCreator)
+                        + "/events").GET(), 403, 404, 200, 200),
                 route("history", key -> as(key, "/v1/jobs").GET(), 403, 200, 200, 200),
                 route("history of another client", key -> as(key, "/v1/jobs?client=" + otherClient).GET(), 403, 403, 200, 200),
                 route("spend", key -> as(key, "/v1/spend").GET(), 403, 403, 200, 200),
@@ -147,6 +151,13 @@ class AccessMatrixTest extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofString(validBody("matrix " + UUID.randomUUID()))));
         assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
         return body(created).path("id").asString();
+    }
+
+    /** A job that already ended (cancelled before fal), so its event stream closes after one event. */
+    private String finishedJobOf(String creatorKey) {
+        String id = jobOf(creatorKey);
+        send(as(creatorKey, "/v1/jobs/" + id + "/cancel").POST(HttpRequest.BodyPublishers.noBody()));
+        return id;
     }
 
     private static Route route(String name, Function<String, HttpRequest.Builder> request, int jobsCreate, int jobsRead,
