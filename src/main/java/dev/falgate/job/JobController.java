@@ -22,6 +22,8 @@ import dev.falgate.access.Caller;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import tools.jackson.databind.JsonNode;
 
@@ -47,6 +49,12 @@ class JobController {
             fields, wrong JSON types and out-of-range values: 400 naming every field; over 64 KiB: 413; not JSON:
             415. Idempotency-Key: the same key and body again answer 200 with Idempotent-Replayed: true, another
             body 422. Over the client's budget: 402; over the key's rate limit: 429 with Retry-After.""",
+            responses = {
+                    @ApiResponse(responseCode = "202", description = "The new job, queued",
+                            content = @Content(schema = @Schema(implementation = JobResource.class))),
+                    @ApiResponse(responseCode = "200", description = "The job made earlier with this Idempotency-Key "
+                            + "and body (Idempotent-Replayed: true)",
+                            content = @Content(schema = @Schema(implementation = JobResource.class)))},
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
                     examples = @ExampleObject("""
                             {"input": {"prompt": "Woman walking on a street in Tokyo", "resolution": "720p",
@@ -63,7 +71,9 @@ class JobController {
         return answer.location(URI.create("/v1/jobs/" + job.id())).body(JobResource.of(job));
     }
 
-    @Operation(summary = "Cancel a job (scope jobs:create, own jobs): 202, or 409 when it already ended")
+    @Operation(summary = "Cancel a job (scope jobs:create, own jobs): 202, or 409 when it already ended",
+            responses = @ApiResponse(responseCode = "202", description = "Cancelled, or fal asked to cancel",
+                    content = @Content(schema = @Schema(implementation = JobResource.class))))
     @PostMapping(path = "/{id}/cancel", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> cancel(Caller caller, @PathVariable String id) {
         return ResponseEntity.accepted().body(JobResource.of(jobs.cancel(caller, id)));

@@ -57,6 +57,11 @@ class OperationsTest extends IntegrationTest {
         assertThat(api.path("components").path("securitySchemes").path("apiKey").path("scheme").asString())
                 .isEqualTo("bearer");
         assertThat(docs.body()).doesNotContain("\"name\":\"caller\"").contains("budget_exceeded");
+        JsonNode submit = api.path("paths").path("/v1/jobs").path("post");
+        assertThat(submit.path("responses").propertyNames()).contains("202", "400", "401", "402", "403", "413", "415",
+                "422", "429", "500");
+        assertThat(submit.path("responses").path("400").path("content").has("application/problem+json")).isTrue();
+        assertThat(api.path("paths").path("/v1/jobs/{id}").path("get").path("responses").propertyNames()).contains("404");
         assertThat(send(request("/swagger-ui.html").GET()).statusCode()).isIn(200, 302);
         assertThat(List.of(send(request("/swagger-ui/index.html").GET()).statusCode())).containsExactly(200);
     }
