@@ -7,12 +7,8 @@ import java.util.UUID;
 
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
-import jakarta.persistence.PostLoad;
-import jakarta.persistence.PostPersist;
 import jakarta.persistence.Table;
-import jakarta.persistence.Transient;
 
-import org.springframework.data.domain.Persistable;
 
 import dev.falgate.fal.FalRequest;
 
@@ -22,7 +18,7 @@ import dev.falgate.fal.FalRequest;
  */
 @Entity
 @Table(name = "fal_request")
-class FalRequestEntry implements Persistable<String> {
+class FalRequestEntry extends StoredOnce<String> {
 
     static final String ACTIVE = "active";
 
@@ -40,9 +36,6 @@ class FalRequestEntry implements Persistable<String> {
     private Instant createdAt;
     private Instant settledAt;
 
-    @Transient
-    private boolean isNew;
-
     protected FalRequestEntry() {
         // for JPA
     }
@@ -58,7 +51,6 @@ class FalRequestEntry implements Persistable<String> {
         entry.responseUrl = text(request.responseUrl());
         entry.cancelUrl = text(request.cancelUrl());
         entry.createdAt = now;
-        entry.isNew = true;
         return entry;
     }
 
@@ -96,16 +88,6 @@ class FalRequestEntry implements Persistable<String> {
         return requestId;
     }
 
-    @Override
-    public boolean isNew() {
-        return isNew;
-    }
-
-    @PostLoad
-    @PostPersist
-    void markStored() {
-        isNew = false;
-    }
 
     String requestId() { return requestId; }
     UUID jobId() { return jobId; }

@@ -7,13 +7,9 @@ import java.util.UUID;
 import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
-import jakarta.persistence.PostLoad;
-import jakarta.persistence.PostPersist;
 import jakarta.persistence.Table;
-import jakarta.persistence.Transient;
 
 import org.hibernate.annotations.ColumnTransformer;
-import org.springframework.data.domain.Persistable;
 
 import dev.falgate.fal.FalRequest;
 
@@ -27,7 +23,7 @@ import dev.falgate.fal.FalRequest;
  */
 @Entity
 @Table(name = "job")
-class Job implements Persistable<UUID> {
+class Job extends StoredOnce<UUID> {
 
     @Id
     private UUID id;
@@ -78,10 +74,6 @@ class Job implements Persistable<UUID> {
     private Instant completedAt;
     private Instant updatedAt;
 
-    /** Ids are made here, so JPA is told which jobs are new instead of probing with a select. */
-    @Transient
-    private boolean isNew;
-
     protected Job() {
         // for JPA
     }
@@ -91,17 +83,6 @@ class Job implements Persistable<UUID> {
         return id;
     }
 
-    @Override
-    public boolean isNew() {
-        return isNew;
-    }
-
-    @PostLoad
-    @PostPersist
-    void markStored() {
-        isNew = false;
-    }
-
     /** A new job, due for submission at once, charged {@code price} for each video fal bills for it. */
     static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price,
             String idempotencyKey, String requestHash, Instant now) {
@@ -109,7 +90,6 @@ class Job implements Persistable<UUID> {
         job.idempotencyKey = idempotencyKey;
         job.requestHash = requestHash;
         job.id = UUID.randomUUID();
-        job.isNew = true;
         job.client = client;
         job.status = JobStatus.QUEUED;
         job.endpointId = endpointId;
