@@ -29,7 +29,9 @@ import tools.jackson.databind.json.JsonMapper;
         "falgate.fal.key=" + IntegrationTest.FAL_KEY,
         "falgate.access.admin-key=" + IntegrationTest.ADMIN_KEY,
         "falgate.fal.response-timeout=2s",
-        "falgate.fal.public-url=" + IntegrationTest.PUBLIC_URL
+        "falgate.fal.public-url=" + IntegrationTest.PUBLIC_URL,
+        // the tests drive polling by hand; the 60 s default while webhooks are on would only slow them down
+        "falgate.worker.webhook-poll-interval=2s"
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {

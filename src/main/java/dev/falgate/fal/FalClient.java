@@ -82,6 +82,11 @@ public class FalClient {
         return settings.endpointId();
     }
 
+    /** Whether submits ask fal for a webhook ({@code FALGATE_PUBLIC_URL} is set). */
+    public boolean webhooksEnabled() {
+        return settings.publicUrl() != null;
+    }
+
     /**
      * {@code POST {queue}/{endpoint}} with the model input as the body. With a public URL configured the job's
      * own id rides in {@code fal_webhook}, so fal's webhook names the job even when this answer is lost.

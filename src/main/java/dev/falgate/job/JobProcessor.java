@@ -160,7 +160,8 @@ class JobProcessor {
             }
             ledger.save(FalRequestEntry.learned(request, jobId, via, now));
             if (job.status() == JobStatus.QUEUED) {
-                job.markSubmitted(request, position, now, now.plus(settings.pollInterval()));
+                job.markSubmitted(request, position, now, now.plus(fal.webhooksEnabled()
+                        ? settings.webhookPollInterval() : settings.pollInterval()));
                 metrics.entered(job);
                 log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
                         request.requestId(), via, job.attempts());
@@ -371,8 +372,14 @@ class JobProcessor {
         return json.writeValueAsString(error);
     }
 
-    /** Poll often at first, then at most ten times per order of magnitude of time at fal, up to the cap. */
+    /**
+     * Poll often at first, then at most ten times per order of magnitude of time at fal, up to the cap. With
+     * fal's webhooks on, the webhook brings the news and polling is only the slow fallback.
+     */
     private Duration pollDelay(Job job, Instant now) {
+        if (fal.webhooksEnabled()) {
+            return settings.webhookPollInterval();
+        }
         Instant since = job.submittedAt() != null ? job.submittedAt() : now;
         Duration stretched = Duration.between(since, now).dividedBy(10);
         Duration delay = stretched.compareTo(settings.pollInterval()) > 0 ? stretched : settings.pollInterval();

@@ -19,6 +19,8 @@ import org.springframework.validation.annotation.Validated;
  * @param lease            how long a claimed job stays ours; longer than any single fal call (default 2m)
  * @param pollInterval     how often a job at fal is polled ({@code FALGATE_FAL_POLL_INTERVAL}, default 2s)
  * @param pollIntervalCap  the longest pause between polls of a long-running job (default 30s)
+ * @param webhookPollInterval how often a job at fal is polled while fal's webhooks are on ({@code FALGATE_PUBLIC_URL}
+ *                         set): polling is then only the fallback for a webhook that never comes (default 60s)
  * @param retryBase        first backoff after fal created nothing (5xx, 429, no connection; default 2s)
  * @param retryCap         the longest backoff between submit retries (default 5m)
  * @param refusedRetry     the pause after fal refused our key or account (401/403), an operator problem (default 1m)
@@ -38,6 +40,7 @@ record WorkerSettings(
         @DefaultValue("2m") @NotNull Duration lease,
         @DefaultValue("2s") @NotNull Duration pollInterval,
         @DefaultValue("30s") @NotNull Duration pollIntervalCap,
+        @DefaultValue("60s") @NotNull Duration webhookPollInterval,
         @DefaultValue("2s") @NotNull Duration retryBase,
         @DefaultValue("5m") @NotNull Duration retryCap,
         @DefaultValue("1m") @NotNull Duration refusedRetry,
