@@ -19,7 +19,10 @@ import java.util.UUID;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import javax.sql.DataSource;
+
 import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
@@ -56,13 +59,18 @@ public class JobService {
     private final Budgets budgets;
     private final JobMetrics metrics;
     private final TransactionTemplate tx;
+    /** A plain JDBC transaction for the accept: no JPA session is needed to insert one row. */
+    private final TransactionTemplate acceptTx;
+    private final JobInserts inserts;
     private final String endpointId;
     private final JsonMapper json;
     private final Clock clock;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
-            JobWorker worker, Budgets budgets, JobMetrics metrics, TransactionTemplate tx, FalClient fal, JsonMapper json,
-            Clock clock) {
+            JobWorker worker, Budgets budgets, JobMetrics metrics, TransactionTemplate tx, JobInserts inserts,
+            DataSource dataSource, FalClient fal, JsonMapper json, Clock clock) {
+        this.inserts = inserts;
+        this.acceptTx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         this.budgets = budgets;
         this.metrics = metrics;
         this.jobs = jobs;
@@ -100,11 +108,13 @@ public class JobService {
         BigDecimal price = pricing.priceOf(endpointId);
         Job job;
         try {
-            job = tx.execute(status -> {
+            job = acceptTx.execute(status -> {
                 budgets.admit(caller.client(), price); // locks the client's budget until this job is in
-                return jobs.saveAndFlush(Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
+                Job accepted = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
                         request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key,
-                        hash, clock.instant().truncatedTo(ChronoUnit.MICROS)));
+                        hash, clock.instant().truncatedTo(ChronoUnit.MICROS));
+                inserts.insert(accepted);
+                return accepted;
             });
         } catch (ApiException e) {
             // Over budget, unless a concurrent request with the same key got in first: then this is its replay.

@@ -15,6 +15,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
@@ -43,6 +44,7 @@ class JobWorker implements SmartLifecycle {
     private ScheduledExecutorService loop;
     private volatile boolean running;
     private volatile boolean started;
+    private final AtomicBoolean wakePending = new AtomicBoolean();
 
     @Autowired
     JobWorker(JobClaims claims, JobProcessor processor, WorkerSettings settings, Clock clock) {
@@ -89,10 +91,13 @@ class JobWorker implements SmartLifecycle {
         return claimed.size();
     }
 
-    /** Something became due right now (e.g. fal's webhook arrived): look without waiting for the next tick. */
+    /**
+     * Something became due right now (a job was accepted, fal's webhook arrived): look without waiting for the
+     * next tick. Wakes that arrive while one is pending fold into it, so a burst of submits costs one claim.
+     */
     void wake() {
         ScheduledExecutorService current = loop;
-        if (running && current != null) {
+        if (running && current != null && wakePending.compareAndSet(false, true)) {
             try {
                 current.execute(this::drain);
             } catch (RejectedExecutionException e) {
@@ -102,6 +107,7 @@ class JobWorker implements SmartLifecycle {
     }
 
     private void drain() {
+        wakePending.set(false);
         try {
             while (running && runOnce() == settings.concurrency()) {
                 // a full batch: more may be due right away

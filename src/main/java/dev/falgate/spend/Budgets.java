@@ -13,8 +13,9 @@ import java.util.Optional;
 import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.util.Assert;
 
 import dev.falgate.web.ApiException;
 import dev.falgate.web.Usd;
@@ -50,8 +51,9 @@ public class Budgets {
      * Must run inside the transaction that inserts the job: locks the client's budget (if it has one) and
      * refuses with 402 when {@code price} does not fit.
      */
-    @Transactional(propagation = Propagation.MANDATORY)
     public void admit(String client, BigDecimal price) {
+        Assert.state(TransactionSynchronizationManager.isActualTransactionActive(),
+                "a budget is checked inside the transaction that inserts the job, or its lock means nothing");
         Optional<BigDecimal> limit = jdbc.sql("select monthly_usd from client_budget where client = ? for update")
                 .param(client).query(BigDecimal.class).optional();
         if (limit.isEmpty()) {

@@ -113,6 +113,7 @@ public final class FalSimulator implements AutoCloseable {
         volatile String chaosMarker;
         volatile boolean cancelled;
         volatile boolean webhookDelivered;
+        volatile Instant webhookDeliveredAt;
 
         FalRequestState(String id, Instant createdAt, Duration queueTime, Duration runTime, boolean fails, long seed,
                 String webhookUrl) {
@@ -246,6 +247,7 @@ public final class FalSimulator implements AutoCloseable {
             if (request.webhookUrl != null && !request.webhookDelivered && stateOf(request).equals("COMPLETED")) {
                 if (deliverWebhook(request.id, gateway, timestamp) == 200) {
                     request.webhookDelivered = true;
+                    request.webhookDeliveredAt = Instant.now();
                     delivered++;
                 }
             }
@@ -577,6 +579,9 @@ public final class FalSimulator implements AutoCloseable {
     }
 
     private long queuePosition(FalRequestState request) {
+        if (request.queueTime.isZero()) {
+            return 0; // nothing waits: spare the scan over every request
+        }
         return requests.values().stream()
                 .filter(other -> other.createdAt.isBefore(request.createdAt) && stateOf(other).equals("IN_QUEUE"))
                 .count();
@@ -624,12 +629,58 @@ public final class FalSimulator implements AutoCloseable {
         return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
 
-    /** Runs the simulator on its own: {@code FalSimulator <port> <key>}. */
+    /** Per request: when it completes (epoch millis) by the simulator's clock, for benchmarks. */
+    private void stats(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            Map<String, Object> completions = new LinkedHashMap<>();
+            Map<String, Object> deliveries = new LinkedHashMap<>();
+            requests.values().forEach(r -> {
+                completions.put(r.id, r.createdAt.plus(r.queueTime).plus(r.runTime).toEpochMilli());
+                if (r.webhookDeliveredAt != null) {
+                    deliveries.put(r.id, r.webhookDeliveredAt.toEpochMilli());
+                }
+            });
+            send(exchange, 200, Map.of("calls", received.size(), "submissions", submissions().size(),
+                    "requests", requests.size(), "completions", completions, "webhooks_delivered", deliveries));
+        }
+    }
+
+    /**
+     * Runs the simulator on its own (local runs, benchmarks):
+     * {@code FalSimulator [port] [key] [queue ms] [run ms] [gateway URL to deliver webhooks to]}.
+     */
     public static void main(String[] args) throws InterruptedException {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 8765;
         String key = args.length > 1 ? args[1] : System.getenv().getOrDefault("FAL_KEY", "local-simulator-key");
-        FalSimulator simulator = start(port, key).setTiming(Duration.ofSeconds(2), Duration.ofSeconds(5));
-        System.out.println("fal simulator listening on " + simulator.baseUrl());
+        Duration queue = Duration.ofMillis(args.length > 2 ? Long.parseLong(args[2]) : 2000);
+        Duration run = Duration.ofMillis(args.length > 3 ? Long.parseLong(args[3]) : 5000);
+        FalSimulator simulator = start(port, key).setTiming(queue, run);
+        simulator.server.createContext("/_sim/stats", simulator::stats);
+        if (args.length > 4) {
+            URI gateway = URI.create(args[4]);
+            ExecutorService senders = Executors.newFixedThreadPool(16);
+            Thread deliveries = new Thread(() -> {
+                while (true) {
+                    for (FalRequestState request : simulator.requests.values()) {
+                        if (request.webhookUrl != null && !request.webhookDelivered
+                                && simulator.stateOf(request).equals("COMPLETED")) {
+                            request.webhookDelivered = true; // taken; given back if the gateway did not take it
+                            senders.execute(() -> {
+                                if (simulator.deliverWebhook(request.id, gateway, Instant.now()) == 200) {
+                                    request.webhookDeliveredAt = Instant.now();
+                                } else {
+                                    request.webhookDelivered = false;
+                                }
+                            });
+                        }
+                    }
+                    pause(Duration.ofMillis(50));
+                }
+            }, "fal-simulator-webhooks");
+            deliveries.setDaemon(true);
+            deliveries.start();
+        }
+        System.out.println("fal simulator listening on " + simulator.baseUrl() + " (queue " + queue + ", run " + run + ")");
         Thread.currentThread().join();
     }
 }
