@@ -13,6 +13,11 @@ interface FalRequestLedger extends ListCrudRepository<FalRequestEntry, String> {
 
     List<FalRequestEntry> findByJobIdAndStatus(UUID jobId, String status);
 
+    /** Whether fal holds an unsettled request for the job besides the job's own one. */
+    @Query("select count(e) > 0 from FalRequestEntry e where e.jobId = :jobId and e.status = 'active' "
+            + "and (:primary is null or e.requestId <> :primary)")
+    boolean existsActiveExtra(UUID jobId, String primary);
+
     /** What fal billed for the job, over every request it created for it. */
     @Query("select coalesce(sum(e.costUsd), 0) from FalRequestEntry e where e.jobId = :jobId")
     BigDecimal costOf(UUID jobId);

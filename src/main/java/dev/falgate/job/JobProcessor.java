@@ -58,82 +58,101 @@ class JobProcessor {
         this.clock = clock;
     }
 
+    /**
+     * One claimed job's round. Its last write also gives the lease back, so a poll costs one read, one fal call
+     * and one write; only a round that found an extra fal request, or failed, needs more.
+     */
     void process(JobClaims.Claim claim) {
         Job job = jobs.findById(claim.jobId()).orElse(null);
         if (job == null || !job.isLeasedWith(claim.token())) {
             return;
         }
-        boolean failed = false;
+        Round round = new Round(claim);
         try {
             if (job.status() == JobStatus.QUEUED) {
-                submit(job, claim);
+                submit(job, round);
             } else if (!job.status().isTerminal()) {
-                track(job, claim);
+                track(job, round);
             }
-            settleExtras(claim);
+            if (!round.released) {
+                settleExtras(round);
+            }
         } catch (RuntimeException e) {
-            failed = true;
+            round.failed = true;
             log.error("Job {}: unexpected failure while {}; trying again later", job.id(), job.status().value(), e);
         } finally {
-            endRound(claim, failed);
+            if (!round.released) {
+                endRound(round);
+            }
+        }
+    }
+
+    /** What one round holds: the lease, and whether it was already given back. */
+    private static final class Round {
+        final JobClaims.Claim claim;
+        boolean released;
+        boolean failed;
+
+        Round(JobClaims.Claim claim) {
+            this.claim = claim;
         }
     }
 
     // --- submit ---------------------------------------------------------------------------------
 
-    private void submit(Job job, JobClaims.Claim claim) {
+    private void submit(Job job, Round round) {
         Instant now = now();
         if (job.hasUnknownSubmit()) {
             Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
             if (now.isBefore(graceEnds)) {
                 // Due only because a worker died mid-submit: fal may hold the request; its webhook will tell.
-                write(claim, "await an unknown submit", j -> j.awaitUnknownSubmitUntil(graceEnds, now));
+                write(round, "await an unknown submit", j -> j.awaitUnknownSubmitUntil(graceEnds, now));
                 return;
             }
             if (job.isCancelRequested()) {
-                write(claim, "cancel", j -> j.markCancelled(bookedCost(j.id()), now));
+                write(round, "cancel", j -> j.markCancelled(bookedCost(j.id()), now));
                 return;
             }
             log.warn("Job {}: the outcome of the submit sent at {} is still unknown after {}; submitting again",
                     job.id(), job.submitStartedAt(), settings.unknownSubmitGrace());
         }
-        if (!write(claim, "begin submit", j -> j.beginSubmit(now))) {
+        if (!keepingLease(round, "begin submit", j -> j.beginSubmit(now))) {
             return;
         }
         SubmitOutcome outcome = fal.submit(job.input(), job.id());
         Instant answered = now();
         if (outcome instanceof SubmitOutcome.Accepted accepted) {
-            learnOfRequest(job.id(), accepted.request(), accepted.queuePosition(), "submit");
+            round.released = learnOfRequest(job.id(), accepted.request(), accepted.queuePosition(), "submit", round.claim);
         } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
-            write(claim, "fail a rejected submit", j -> j.markFailed(
+            write(round, "fail a rejected submit", j -> j.markFailed(
                     error("fal_rejected", "fal rejected the request (HTTP " + rejected.httpStatus() + ")",
                             rejected.httpStatus(), rejected.detail(), rejected.errorType()),
                     null, bookedCost(j.id()), answered));
         } else if (outcome instanceof SubmitOutcome.Retryable retry && retry.operatorProblem()) {
-            refused(job, claim, retry, answered);
+            refused(job, round, retry, answered);
         } else if (outcome instanceof SubmitOutcome.Retryable retry) {
             Duration delay = backoff(job.attempts() + 1, retry.retryAfter());
             log.warn("Job {}: submit not accepted, {}; retrying in {}", job.id(), retry.reason(), delay);
-            write(claim, "schedule a submit retry", j -> j.retrySubmitAt(answered.plus(delay), answered));
+            write(round, "schedule a submit retry", j -> j.retrySubmitAt(answered.plus(delay), answered));
         } else if (outcome instanceof SubmitOutcome.Unknown unknown) {
             log.warn("Job {}: submit outcome unknown ({}); fal may hold it, not re-sending for {}", job.id(),
                     unknown.reason(), settings.unknownSubmitGrace());
-            write(claim, "await an unknown submit",
+            write(round, "await an unknown submit",
                     j -> j.awaitUnknownSubmitUntil(answered.plus(settings.unknownSubmitGrace()), answered));
         }
     }
 
     /** fal refuses our key or account: the job waits (uncharged) for an operator, up to the maximum wait. */
-    private void refused(Job job, JobClaims.Claim claim, SubmitOutcome.Retryable retry, Instant now) {
+    private void refused(Job job, Round round, SubmitOutcome.Retryable retry, Instant now) {
         Instant since = job.refusedSince() != null ? job.refusedSince() : now;
         if (!now.isBefore(since.plus(settings.refusedMaxWait()))) {
-            write(claim, "give up on a refused job", j -> j.markFailed(error("fal_unavailable",
+            write(round, "give up on a refused job", j -> j.markFailed(error("fal_unavailable",
                     "fal refused our key or account for " + settings.refusedMaxWait() + "; the job was never run",
                     retry.httpStatus(), null, null), null, bookedCost(j.id()), now));
             return;
         }
         log.warn("Job {}: {}; retrying in {}", job.id(), retry.reason(), settings.refusedRetry());
-        write(claim, "wait for fal to accept us", j -> j.refusedByFal(now.plus(settings.refusedRetry()), now));
+        write(round, "wait for fal to accept us", j -> j.refusedByFal(now.plus(settings.refusedRetry()), now));
     }
 
     /**
@@ -141,8 +160,8 @@ class JobProcessor {
      * one. Written even if our lease lapsed meanwhile, because a request we forget is paid for and never
      * delivered. Used for the submit's answer and for fal's webhook alike; repeated news changes nothing.
      */
-    void learnOfRequest(UUID jobId, FalRequest request, Integer position, String via) {
-        tx.executeWithoutResult(status -> {
+    boolean learnOfRequest(UUID jobId, FalRequest request, Integer position, String via, JobClaims.Claim claim) {
+        Boolean released = tx.execute(status -> {
             Job job = jobs.findForUpdate(jobId).orElseThrow();
             Instant now = now();
             FalRequestEntry known = ledger.findById(request.requestId()).orElse(null);
@@ -150,13 +169,13 @@ class JobProcessor {
                 // The webhook's path (the job id) is not signed: a delivery replayed to another job's URL changes nothing.
                 log.warn("Job {}: fal request {} belongs to job {}; ignoring the report", jobId, request.requestId(),
                         known.jobId());
-                return;
+                return false;
             }
             if (known != null) {
                 if (!job.status().isTerminal() || known.isActive()) {
                     job.dueAt(now, now); // news about a request we know: look at it now
                 }
-                return;
+                return false;
             }
             ledger.save(FalRequestEntry.learned(request, jobId, via, now));
             if (job.status() == JobStatus.QUEUED) {
@@ -172,47 +191,56 @@ class JobProcessor {
                 log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
                         jobId, request.requestId(), job.falRequestId());
                 job.dueAt(now, now);
+                return false;
             }
+            // the submitting worker's round ends here: give its lease back in the same transaction
+            if (claim != null && job.isLeasedWith(claim.token())) {
+                job.releaseLease();
+                return true;
+            }
+            return false;
         });
+        return Boolean.TRUE.equals(released);
     }
 
     // --- tracking ---------------------------------------------------------------------------------
 
-    private void track(Job job, JobClaims.Claim claim) {
+    private void track(Job job, Round round) {
         FalRequest request = job.falRequest();
         if (job.isCancelRequested()) {
-            askFalToCancel(claim, request);
+            askFalToCancel(round, request);
         }
         StatusOutcome status = fal.status(request);
         Instant now = now();
         Instant nextPoll = now.plus(pollDelay(job, now));
         if (status instanceof StatusOutcome.InQueue queued) {
-            write(claim, "note queue position", j -> j.markInQueue(queued.queuePosition(), now, nextPoll));
+            write(round, "note queue position", j -> j.markInQueue(queued.queuePosition(), now, nextPoll));
         } else if (status instanceof StatusOutcome.InProgress) {
-            write(claim, "mark in progress", j -> j.markInProgress(now, nextPoll));
+            write(round, "mark in progress", j -> j.markInProgress(now, nextPoll));
         } else if (status instanceof StatusOutcome.Completed completed) {
-            finish(job, claim, request, completed, nextPoll);
+            finish(job, round, request, completed, nextPoll);
         } else if (status instanceof StatusOutcome.Unavailable unavailable) {
             log.warn("Job {}: status of fal request {} unavailable ({}); polling again", job.id(),
                     request.requestId(), unavailable.reason());
-            write(claim, "poll again", j -> j.pollAgainAt(nextPoll, now));
+            write(round, "poll again", j -> j.pollAgainAt(nextPoll, now));
         }
     }
 
-    private void askFalToCancel(JobClaims.Claim claim, FalRequest request) {
+    private void askFalToCancel(Round round, FalRequest request) {
         FalRequestEntry entry = ledger.findById(request.requestId()).orElse(null);
         if (entry == null || entry.cancelRequestedAt() != null) {
             return;
         }
         CancelOutcome answer = fal.cancel(request);
-        log.info("Job {}: asked fal to cancel request {}: {}", claim.jobId(), request.requestId(), answer);
+        log.info("Job {}: asked fal to cancel request {}: {}", round.claim.jobId(), request.requestId(), answer);
         if (answer != CancelOutcome.UNAVAILABLE) {
             Instant now = now();
-            write(claim, "note the cancel", j -> ledger.findById(request.requestId()).orElseThrow().markCancelRequested(now));
+            keepingLease(round, "note the cancel",
+                    j -> ledger.findById(request.requestId()).orElseThrow().markCancelRequested(now));
         }
     }
 
-    private void finish(Job job, JobClaims.Claim claim, FalRequest request, StatusOutcome.Completed completed,
+    private void finish(Job job, Round round, FalRequest request, StatusOutcome.Completed completed,
             Instant retryAt) {
         ResultOutcome result = fal.result(request);
         Instant now = now();
@@ -220,14 +248,14 @@ class JobProcessor {
         if (result instanceof ResultOutcome.Unavailable unavailable) {
             log.warn("Job {}: result of fal request {} unavailable ({}); fetching again", job.id(), requestId,
                     unavailable.reason());
-            write(claim, "fetch the result again", j -> j.pollAgainAt(retryAt, now));
+            write(round, "fetch the result again", j -> j.pollAgainAt(retryAt, now));
             return;
         }
         JsonNode video = result instanceof ResultOutcome.Output output ? output.body().path("video") : null;
         if (completed.succeeded() && video != null && video.path("url").isString()) {
             ResultOutcome.Output output = (ResultOutcome.Output) result;
             JsonNode seed = output.body().path("seed");
-            write(claim, "complete", j -> {
+            write(round, "complete", j -> {
                 settle(j, requestId, "completed", output.billableUnits(), now);
                 j.markCompleted(json.writeValueAsString(output.body()), seed.canConvertToLong() ? seed.asLong() : null,
                         video.path("url").asString(), completed.inferenceTimeSeconds(), output.billableUnits(),
@@ -239,12 +267,12 @@ class JobProcessor {
                 : ((ResultOutcome.Output) result).billableUnits();
         String errorJson = failure(completed, result);
         if (job.isCancelRequested()) {
-            write(claim, "cancel", j -> {
+            write(round, "cancel", j -> {
                 settle(j, requestId, "cancelled", billable, now);
                 j.markCancelled(bookedCost(j.id()), now);
             });
         } else {
-            write(claim, "fail", j -> {
+            write(round, "fail", j -> {
                 settle(j, requestId, "failed", billable, now);
                 j.markFailed(errorJson, billable, bookedCost(j.id()), now);
             });
@@ -268,15 +296,15 @@ class JobProcessor {
      * Any request fal holds for the job besides the job's own (a lost submit answer that surfaced after the
      * job was submitted again) is cancelled, followed to its end, and booked as fal bills it.
      */
-    private void settleExtras(JobClaims.Claim claim) {
-        Job job = jobs.findById(claim.jobId()).orElseThrow();
+    private void settleExtras(Round round) {
+        Job job = jobs.findById(round.claim.jobId()).orElseThrow();
         for (FalRequestEntry extra : ledger.findByJobIdAndStatus(job.id(), FalRequestEntry.ACTIVE)) {
             if (extra.requestId().equals(job.falRequestId())) {
                 continue;
             }
             FalRequest request = extra.falRequest();
             if (extra.cancelRequestedAt() == null) {
-                askFalToCancel(claim, request);
+                askFalToCancel(round, request);
             }
             if (!(fal.status(request) instanceof StatusOutcome.Completed completed)) {
                 continue;
@@ -289,7 +317,7 @@ class JobProcessor {
                     : ((ResultOutcome.ModelError) result).billableUnits();
             String outcome = completed.succeeded() && result instanceof ResultOutcome.Output ? "completed" : "cancelled";
             Instant now = now();
-            write(claim, "settle an extra fal request", j -> {
+            keepingLease(round, "settle an extra fal request", j -> {
                 settle(j, request.requestId(), outcome, billable, now);
                 if (j.status().isTerminal()) {
                     BigDecimal before = j.costUsd();
@@ -305,16 +333,30 @@ class JobProcessor {
     // --- writes, bookings, timing --------------------------------------------------------------------
 
     /**
+     * The round's last write: applies {@code change} to the locked row if our lease still holds and, in the same
+     * transaction, gives the lease back (unless an extra fal request of the job awaits settling this round).
+     */
+    private boolean write(Round round, String what, Consumer<Job> change) {
+        return write(round, what, change, true);
+    }
+
+    /** A write in the middle of a round (e.g. before a submit leaves): the lease stays ours. */
+    private boolean keepingLease(Round round, String what, Consumer<Job> change) {
+        return write(round, what, change, false);
+    }
+
+    /**
      * Applies {@code change} to the locked row if our lease still holds, logging any change of status. A
      * worker whose lease lapsed writes nothing, and a job that moved on meanwhile (e.g. a caller cancelled
      * it) refuses a stale change: both leave the job to its newer state.
      */
-    private boolean write(JobClaims.Claim claim, String what, Consumer<Job> change) {
+    private boolean write(Round round, String what, Consumer<Job> change, boolean last) {
         try {
             Boolean applied = tx.execute(status -> {
-                Job job = jobs.findForUpdate(claim.jobId()).orElse(null);
-                if (job == null || !job.isLeasedWith(claim.token())) {
-                    log.warn("Job {}: lease lost before '{}'; leaving the job to its new holder", claim.jobId(), what);
+                Job job = jobs.findForUpdate(round.claim.jobId()).orElse(null);
+                if (job == null || !job.isLeasedWith(round.claim.token())) {
+                    log.warn("Job {}: lease lost before '{}'; leaving the job to its new holder", round.claim.jobId(), what);
+                    round.released = true; // not ours to give back any more
                     return false;
                 }
                 JobStatus before = job.status();
@@ -324,27 +366,31 @@ class JobProcessor {
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
                             job.status().isTerminal() ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }
+                if (last && !ledger.existsActiveExtra(job.id(), job.falRequestId())) {
+                    job.releaseLease();
+                    round.released = true;
+                }
                 return true;
             });
             return Boolean.TRUE.equals(applied);
         } catch (IllegalStateException e) {
-            log.info("Job {}: skipped '{}': {}", claim.jobId(), what, e.getMessage());
+            log.info("Job {}: skipped '{}': {}", round.claim.jobId(), what, e.getMessage());
             return false;
         }
     }
 
     /** Gives the lease back; a finished job stays due only while an extra fal request is unsettled. */
-    private void endRound(JobClaims.Claim claim, boolean failed) {
+    private void endRound(Round round) {
         tx.executeWithoutResult(status -> {
-            Job job = jobs.findForUpdate(claim.jobId()).orElse(null);
-            if (job == null || !job.isLeasedWith(claim.token())) {
+            Job job = jobs.findForUpdate(round.claim.jobId()).orElse(null);
+            if (job == null || !job.isLeasedWith(round.claim.token())) {
                 return;
             }
             Instant now = now();
             if (job.status().isTerminal()) {
                 boolean unsettled = !ledger.findByJobIdAndStatus(job.id(), FalRequestEntry.ACTIVE).isEmpty();
                 job.dueAt(unsettled ? now.plus(settings.pollInterval()) : null, now);
-            } else if (failed) {
+            } else if (round.failed) {
                 job.dueAt(now.plus(settings.retryBase()), now);
             }
             job.releaseLease();

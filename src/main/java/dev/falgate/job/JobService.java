@@ -184,7 +184,7 @@ public class JobService {
             log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);
             return;
         }
-        processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook");
+        processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook", null);
         worker.wake();
     }
 
