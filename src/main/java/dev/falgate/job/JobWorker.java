@@ -12,10 +12,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
@@ -26,7 +24,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * Drives jobs through fal's queue, entirely from the database: claim due jobs (a lease with a token) and
- * let {@link JobProcessor} work on each. A restart, a crash or a second instance loses nothing: what is
+ * let {@link JobProcessor} work on each, on as many threads as {@code falgate.worker.concurrency}. A restart, a crash or a second instance loses nothing: what is
  * due is in the table. Tests call {@link #runOnce()}; the background loop is a thin shell around it.
  */
 @Component
@@ -41,10 +39,11 @@ class JobWorker implements SmartLifecycle {
     private final String owner;
     private final AtomicInteger threads = new AtomicInteger();
     private ExecutorService pool;
-    private ScheduledExecutorService loop;
+    private Thread loop;
+    private final Object signal = new Object();
+    private boolean wakeRequested;
     private volatile boolean running;
     private volatile boolean started;
-    private final AtomicBoolean wakePending = new AtomicBoolean();
 
     @Autowired
     JobWorker(JobClaims claims, JobProcessor processor, WorkerSettings settings, Clock clock) {
@@ -92,28 +91,63 @@ class JobWorker implements SmartLifecycle {
     }
 
     /**
-     * Something became due right now (a job was accepted, fal's webhook arrived): look without waiting for the
-     * next tick. Wakes that arrive while one is pending fold into it, so a burst of submits costs one claim.
+     * Something became due right now (a job was accepted, fal's webhook arrived, a thread came free): look
+     * without waiting for the next tick. Wakes that arrive while one is pending fold into it.
      */
     void wake() {
-        ScheduledExecutorService current = loop;
-        if (running && current != null && wakePending.compareAndSet(false, true)) {
+        synchronized (signal) {
+            wakeRequested = true;
+            signal.notifyAll();
+        }
+    }
+
+    /**
+     * The background loop: keeps every worker thread busy, claiming as many due jobs as there are free threads
+     * whenever one comes free, instead of waiting for a whole batch as {@link #runOnce()} does.
+     */
+    private void pump() {
+        Semaphore free = new Semaphore(settings.concurrency());
+        while (running) {
             try {
-                current.execute(this::drain);
-            } catch (RejectedExecutionException e) {
-                // stopping: the next instance to run picks the job up
+                int slots = free.availablePermits();
+                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                List<JobClaims.Claim> claimed = slots == 0 ? List.of()
+                        : claims.claimDue(owner, slots, now, now.plus(settings.lease()));
+                for (JobClaims.Claim claim : claimed) {
+                    free.acquireUninterruptibly();
+                    pool().execute(() -> {
+                        try {
+                            processor.process(claim);
+                        } catch (RuntimeException e) {
+                            log.error("Job {}: work failed unexpectedly; its lease expires and it is retried",
+                                    claim.jobId(), e);
+                        } finally {
+                            free.release();
+                            wake();
+                        }
+                    });
+                }
+                if (claimed.size() < slots || slots == 0) {
+                    awaitWake(settings.idleDelay()); // nothing more due, or every thread busy
+                }
+            } catch (RuntimeException e) {
+                log.error("Job worker round failed; trying again shortly", e);
+                awaitWake(settings.idleDelay());
             }
         }
     }
 
-    private void drain() {
-        wakePending.set(false);
-        try {
-            while (running && runOnce() == settings.concurrency()) {
-                // a full batch: more may be due right away
+    private void awaitWake(Duration atMost) {
+        synchronized (signal) {
+            if (!wakeRequested && running) {
+                try {
+                    signal.wait(atMost.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    running = false;
+                }
             }
-        } catch (RuntimeException e) {
-            log.error("Job worker round failed; trying again shortly", e);
+            wakeRequested = false;
         }
     }
 
@@ -127,8 +161,8 @@ class JobWorker implements SmartLifecycle {
             return;
         }
         running = true;
-        loop = Executors.newSingleThreadScheduledExecutor(task -> daemon(task, "falgate-worker"));
-        loop.scheduleWithFixedDelay(this::drain, 0, settings.idleDelay().toMillis(), TimeUnit.MILLISECONDS);
+        loop = daemon(this::pump, "falgate-worker");
+        loop.start();
         log.info("Job worker {} started: {} at once, polling fal every {}", owner, settings.concurrency(),
                 settings.pollInterval());
     }
@@ -138,9 +172,13 @@ class JobWorker implements SmartLifecycle {
     public void stop() {
         running = false;
         started = false;
+        wake();
         if (loop != null) {
-            loop.shutdown();
-            awaitQuietly(loop, settings.shutdownGrace());
+            try {
+                loop.join(settings.shutdownGrace().toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         ExecutorService workers = pool();
         workers.shutdown();
