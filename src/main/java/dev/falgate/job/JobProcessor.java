@@ -22,6 +22,7 @@ import dev.falgate.fal.FalRequest;
 import dev.falgate.fal.ResultOutcome;
 import dev.falgate.fal.StatusOutcome;
 import dev.falgate.fal.SubmitOutcome;
+import dev.falgate.spend.SpendBook;
 import dev.falgate.web.Usd;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -44,10 +45,12 @@ class JobProcessor {
     private final WorkerSettings settings;
     private final JsonMapper json;
     private final JobMetrics metrics;
+    private final SpendBook spendBook;
     private final Clock clock;
 
     JobProcessor(JobRepository jobs, FalRequestLedger ledger, FalClient fal, TransactionTemplate tx,
-            WorkerSettings settings, JsonMapper json, JobMetrics metrics, Clock clock) {
+            WorkerSettings settings, JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock) {
+        this.spendBook = spendBook;
         this.metrics = metrics;
         this.jobs = jobs;
         this.ledger = ledger;
@@ -323,6 +326,7 @@ class JobProcessor {
                     BigDecimal before = j.costUsd();
                     j.rebook(bookedCost(j.id()), now);
                     metrics.booked(j.client(), j.costUsd().subtract(before));
+                    spendBook.jobRebooked(j.client(), j.completedAt(), j.costUsd().subtract(before));
                 }
             });
             log.warn("Job {}: extra fal request {} ended {}; booked as fal bills it", job.id(), request.requestId(),
@@ -363,6 +367,9 @@ class JobProcessor {
                 change.accept(job);
                 if (job.status() != before) {
                     metrics.entered(job);
+                    if (job.status().isTerminal()) {
+                        spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
+                    }
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
                             job.status().isTerminal() ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }

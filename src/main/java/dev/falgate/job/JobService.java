@@ -33,6 +33,7 @@ import dev.falgate.access.Scope;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.spend.Budgets;
+import dev.falgate.spend.SpendBook;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
 import dev.falgate.web.Usd;
@@ -58,6 +59,7 @@ public class JobService {
     private final JobWorker worker;
     private final Budgets budgets;
     private final JobMetrics metrics;
+    private final SpendBook spendBook;
     private final TransactionTemplate tx;
     /** A plain JDBC transaction for the accept: no JPA session is needed to insert one row. */
     private final TransactionTemplate acceptTx;
@@ -67,8 +69,9 @@ public class JobService {
     private final Clock clock;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
-            JobWorker worker, Budgets budgets, JobMetrics metrics, TransactionTemplate tx, JobInserts inserts,
-            DataSource dataSource, FalClient fal, JsonMapper json, Clock clock) {
+            JobWorker worker, Budgets budgets, JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
+            JobInserts inserts, DataSource dataSource, FalClient fal, JsonMapper json, Clock clock) {
+        this.spendBook = spendBook;
         this.inserts = inserts;
         this.acceptTx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         this.budgets = budgets;
@@ -166,6 +169,7 @@ public class JobService {
             found.requestCancel(clock.instant().truncatedTo(ChronoUnit.MICROS));
             if (found.status() != before) {
                 metrics.entered(found);
+                spendBook.jobEnded(found.client(), found.completedAt(), found.costUsd()); // cancelled at once
             }
             log.info("Job {}: cancel requested by client {}{}", found.id(), caller.client(),
                     found.status() != before ? "; " + before.value() + " -> " + found.status().value() : "");

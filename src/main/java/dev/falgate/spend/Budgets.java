@@ -96,17 +96,14 @@ public class Budgets {
 
     private Standing standing(String client, BigDecimal limit) {
         YearMonth month = YearMonth.from(clock.instant().atZone(ZoneOffset.UTC));
-        Instant start = month.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-        Instant end = month.plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
-        Map<String, Object> sums = jdbc.sql("""
-                select coalesce(sum(cost_usd) filter (where completed_at >= :start and completed_at < :end), 0) as spent,
-                       coalesce(sum(price_usd) filter (where status in ('queued', 'submitted', 'in_progress')), 0) as in_flight
-                  from job
-                 where client = :client
-                   and (status in ('queued', 'submitted', 'in_progress') or (completed_at >= :start and completed_at < :end))
-                """).param("client", client).param("start", Timestamp.from(start)).param("end", Timestamp.from(end))
-                .query().singleRow();
-        return new Standing(client, limit, (BigDecimal) sums.get("spent"), (BigDecimal) sums.get("in_flight"), month);
+        BigDecimal spent = jdbc.sql("select coalesce(sum(total_usd), 0) from spend_daily "
+                        + "where client = :client and day >= :start and day < :end")
+                .param("client", client).param("start", month.atDay(1)).param("end", month.plusMonths(1).atDay(1))
+                .query(BigDecimal.class).single();
+        BigDecimal inFlight = jdbc.sql("select coalesce(sum(price_usd), 0) from job "
+                        + "where client = :client and status in ('queued', 'submitted', 'in_progress')")
+                .param("client", client).query(BigDecimal.class).single();
+        return new Standing(client, limit, spent, inFlight, month);
     }
 
     /** A budget as api.md writes it: a decimal string of dollars, not negative, at most six decimals. */

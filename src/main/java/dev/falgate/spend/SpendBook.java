@@ -1,0 +1,47 @@
+package dev.falgate.spend;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.util.Assert;
+
+/**
+ * Keeps the per-client, per-day spend rollup ({@code spend_daily}) in step with the jobs: called in the
+ * transaction that ends a job or changes its cost, so reports over the rollup always equal the sum of
+ * {@code cost_usd} over the jobs.
+ */
+@Service
+public class SpendBook {
+
+    private final JdbcClient jdbc;
+
+    SpendBook(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** A job of {@code client} ended at {@code completedAt} costing {@code cost}. */
+    public void jobEnded(String client, Instant completedAt, BigDecimal cost) {
+        add(client, completedAt, cost, 1);
+    }
+
+    /** A job that ended at {@code completedAt} was booked {@code delta} more (a late duplicate fal billed). */
+    public void jobRebooked(String client, Instant completedAt, BigDecimal delta) {
+        add(client, completedAt, delta, 0);
+    }
+
+    private void add(String client, Instant completedAt, BigDecimal amount, int jobs) {
+        Assert.state(TransactionSynchronizationManager.isActualTransactionActive(),
+                "the rollup changes in the transaction that changes the job, or the two can drift apart");
+        jdbc.sql("""
+                insert into spend_daily (client, day, total_usd, jobs) values (:client, :day, :amount, :jobs)
+                on conflict (client, day) do update
+                   set total_usd = spend_daily.total_usd + :amount, jobs = spend_daily.jobs + :jobs
+                """).param("client", client).param("day", LocalDate.ofInstant(completedAt, ZoneOffset.UTC))
+                .param("amount", amount).param("jobs", jobs).update();
+    }
+}
