@@ -227,6 +227,7 @@ class Job extends StoredOnce<UUID> {
         requireNotTerminal("cancel");
         if (status == JobStatus.QUEUED && submitStartedAt == null) {
             markCancelled(BigDecimal.ZERO, now);
+            releaseLease(); // a worker holding it has nothing left to do; its next write finds the lease gone
             return;
         }
         if (cancelRequestedAt == null) {

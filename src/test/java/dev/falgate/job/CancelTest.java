@@ -37,6 +37,18 @@ class CancelTest extends IntegrationTest {
     }
 
     @Test
+    void cancellingAJobAWorkerHoldsLeavesNoLeaseBehind() {
+        String id = body(post("/v1/jobs", validBody(UUID.randomUUID().toString()))).path("id").asString();
+        jdbc.sql("update job set lease_owner = 'an instance that died', lease_token = gen_random_uuid(), "
+                + "lease_expires_at = now() + interval '2 minutes' where id = ?::uuid").param(id).update();
+
+        cancel(id);
+
+        assertThat(jdbc.sql("select lease_token from job where id = ?::uuid").param(id).query(UUID.class).optional())
+                .isEmpty();
+    }
+
+    @Test
     void jobAtFalGetsFalsCancelAndEndsCancelledUncharged() {
         fal.setTiming(Duration.ofHours(1), Duration.ZERO);
         String id = body(post("/v1/jobs", validBody(UUID.randomUUID().toString()))).path("id").asString();
