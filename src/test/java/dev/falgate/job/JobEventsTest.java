@@ -27,12 +27,12 @@ class JobEventsTest extends IntegrationTest {
                         HttpResponse.BodyHandlers.ofLines());
         CompletableFuture<List<String>> lines = CompletableFuture.supplyAsync(() -> stream.body().toList());
 
-        Thread.sleep(700);
+        Thread.sleep(1500);
         runWorker(); // submitted
-        Thread.sleep(700);
+        Thread.sleep(1500);
         clock.advance(Duration.ofSeconds(3));
         runWorker(); // in progress or completed
-        Thread.sleep(500);
+        Thread.sleep(1500);
         clock.advance(Duration.ofSeconds(3));
         runWorker(); // completed
 
