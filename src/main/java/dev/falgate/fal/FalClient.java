@@ -128,6 +128,9 @@ public class FalClient {
         } catch (TransportFailure e) {
             return new StatusOutcome.Unavailable(e.getMessage());
         }
+        if (answer.status == 404) {
+            return new StatusOutcome.NotFound();
+        }
         if (answer.status < 200 || answer.status >= 300) {
             return new StatusOutcome.Unavailable("fal answered HTTP " + answer.status + " to a status call");
         }

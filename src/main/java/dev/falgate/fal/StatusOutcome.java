@@ -19,6 +19,10 @@ public sealed interface StatusOutcome {
         }
     }
 
+    /** fal answered 404: it does not know the request (any more). */
+    record NotFound() implements StatusOutcome {
+    }
+
     record Unavailable(String reason) implements StatusOutcome {
     }
 }

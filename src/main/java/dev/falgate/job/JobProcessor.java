@@ -222,6 +222,17 @@ class JobProcessor {
             write(round, "mark in progress", j -> j.markInProgress(now, nextPoll));
         } else if (status instanceof StatusOutcome.Completed completed) {
             finish(job, round, request, completed, nextPoll);
+        } else if (status instanceof StatusOutcome.NotFound && job.submittedAt() != null
+                && !now.isBefore(job.submittedAt().plus(settings.lostRequestAfter()))) {
+            log.error("Job {}: fal no longer knows request {}; failing the job uncharged", job.id(), request.requestId());
+            write(round, "fail a request fal lost", j -> {
+                settle(j, request.requestId(), "failed", null, now);
+                j.markFailed(error("fal_request_lost", "fal answers 404 for the job's request " + request.requestId()
+                        + " since at least " + settings.lostRequestAfter(), 404, null, null), null, bookedCost(j.id()), now);
+            });
+        } else if (status instanceof StatusOutcome.NotFound) {
+            log.warn("Job {}: fal answered 404 for request {}; asking again", job.id(), request.requestId());
+            write(round, "poll again", j -> j.pollAgainAt(nextPoll, now));
         } else if (status instanceof StatusOutcome.Unavailable unavailable) {
             log.warn("Job {}: status of fal request {} unavailable ({}); polling again", job.id(),
                     request.requestId(), unavailable.reason());

@@ -28,6 +28,8 @@ import org.springframework.validation.annotation.Validated;
  *                         {@code fal_unavailable}, uncharged (default 24h)
  * @param unknownSubmitGrace how long a job whose submit answer was lost waits before it is submitted again
  *                         ({@code FALGATE_SUBMIT_UNKNOWN_GRACE}, default 10m)
+ * @param lostRequestAfter how long fal may answer 404 for a job's request before the job fails as
+ *                         {@code fal_request_lost}, uncharged: fal cannot bill what it does not know (default 1h)
  * @param shutdownGrace    how long a stopping instance waits for its fal calls under way before it gives
  *                         back its leases anyway (default 30s)
  */
@@ -46,5 +48,6 @@ record WorkerSettings(
         @DefaultValue("1m") @NotNull Duration refusedRetry,
         @DefaultValue("24h") @NotNull Duration refusedMaxWait,
         @DefaultValue("10m") @NotNull Duration unknownSubmitGrace,
+        @DefaultValue("1h") @NotNull Duration lostRequestAfter,
         @DefaultValue("30s") @NotNull Duration shutdownGrace) {
 }

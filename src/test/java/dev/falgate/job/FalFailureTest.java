@@ -169,6 +169,27 @@ class FalFailureTest extends IntegrationTest {
     }
 
     @Test
+    void aRequestFalNoLongerKnowsFailsUnchargedAfterAnHour() {
+        String id = submit(UUID.randomUUID().toString());
+        WorkerRuns.untilIdle(worker);
+        String requestId = job(id).path("fal_request_id").asString();
+        jdbc.sql("update job set fal_request_id = 'gone-' || fal_request_id, fal_status_url = null, fal_response_url = null "
+                + "where id = ?::uuid").param(id).update();
+        jdbc.sql("update fal_request set request_id = 'gone-' || request_id where request_id = ?").param(requestId).update();
+
+        clock.advance(Duration.ofMinutes(30));
+        WorkerRuns.untilIdle(worker);
+        assertThat(job(id).path("status").asString()).as("a 404 may be passing").isEqualTo("submitted");
+        clock.advance(Duration.ofMinutes(31));
+        WorkerRuns.untilIdle(worker);
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("failed");
+        assertThat(job.path("error").path("code").asString()).isEqualTo("fal_request_lost");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
+    }
+
+    @Test
     void statusMovesForwardOnlyThroughInProgress() {
         fal.setTiming(Duration.ZERO, Duration.ofHours(1));
         String id = submit(UUID.randomUUID().toString());
