@@ -1,6 +1,5 @@
 package dev.falgate.job;
 
-import java.math.BigDecimal;
 import java.util.List;
 import java.util.UUID;
 
@@ -17,8 +16,4 @@ interface FalRequestLedger extends ListCrudRepository<FalRequestEntry, String> {
     @Query("select count(e) > 0 from FalRequestEntry e where e.jobId = :jobId and e.status = 'active' "
             + "and (:primary is null or e.requestId <> :primary)")
     boolean existsActiveExtra(UUID jobId, String primary);
-
-    /** What fal billed for the job, over every request it created for it. */
-    @Query("select coalesce(sum(e.costUsd), 0) from FalRequestEntry e where e.jobId = :jobId")
-    BigDecimal costOf(UUID jobId);
 }

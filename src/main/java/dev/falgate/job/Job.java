@@ -328,10 +328,6 @@ class Job extends StoredOnce<UUID> {
     String falRequestId() { return falRequestId; }
     Integer queuePosition() { return queuePosition; }
     String result() { return result; }
-    Long seed() { return seed; }
-    String videoUrl() { return videoUrl; }
-    BigDecimal inferenceTimeSeconds() { return inferenceTimeSeconds; }
-    BigDecimal billableUnits() { return billableUnits; }
     String error() { return error; }
     int attempts() { return attempts; }
     Instant nextAttemptAt() { return nextAttemptAt; }

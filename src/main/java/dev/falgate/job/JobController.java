@@ -2,7 +2,6 @@ package dev.falgate.job;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Map;
 
 import org.springframework.http.MediaType;
@@ -85,18 +84,16 @@ class JobController {
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     JobHistory.Page history(Caller caller, @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
-        Integer limit = JobService.limitParameter(query, new ArrayList<>());
-        return history.page(filter, limit == null ? JobService.DEFAULT_PAGE : limit);
+        return history.page(filter, filter.limit() == null ? JobService.DEFAULT_PAGE : filter.limit());
     }
 
     /** The same rows as CSV for spreadsheets: every matching job (or {@code limit} of them), streamed. */
     @GetMapping(produces = "text/csv")
     ResponseEntity<StreamingResponseBody> historyCsv(Caller caller, @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
-        Integer limit = JobService.limitParameter(query, new ArrayList<>());
         return ResponseEntity.ok().contentType(new MediaType("text", "csv", StandardCharsets.UTF_8))
                 .header("Content-Disposition", "attachment; filename=\"falgate-jobs.csv\"")
-                .body(out -> history.writeCsv(filter, limit, out));
+                .body(out -> history.writeCsv(filter, out));
     }
 
     @Operation(summary = "Server-Sent Events: a 'status' event with the job at connect and at every change, "

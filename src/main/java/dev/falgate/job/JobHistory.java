@@ -50,8 +50,11 @@ class JobHistory {
         this.tx = tx;
     }
 
-    /** What to list: every filter is optional; {@code client} is already narrowed to what the caller may see. */
-    record Filter(JobStatus status, String client, Instant createdFrom, Instant createdTo, Cursor after) {
+    /**
+     * What to list: every filter is optional; {@code client} is already narrowed to what the caller may see;
+     * {@code limit} is null when the caller named none.
+     */
+    record Filter(JobStatus status, String client, Instant createdFrom, Instant createdTo, Cursor after, Integer limit) {
     }
 
     /** The position after the last job of a page. Opaque to callers: base64url of "epoch micros:id". */
@@ -94,11 +97,11 @@ class JobHistory {
     }
 
     /** Writes every matching job as a CSV row, fetched from the database 500 rows at a time. */
-    void writeCsv(Filter filter, Integer limit, OutputStream out) {
+    void writeCsv(Filter filter, OutputStream out) {
         MapSqlParameterSource params = new MapSqlParameterSource();
         String sql = "select id, client, status, created_at, submitted_at, started_at, completed_at, fal_request_id, "
                 + "attempts, cost_usd, seed, video_url, error ->> 'code' as error_code from job" + where(filter, params)
-                + " order by created_at desc, id desc" + (limit == null ? "" : " limit " + limit);
+                + " order by created_at desc, id desc" + (filter.limit() == null ? "" : " limit " + filter.limit());
         Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
         tx.executeWithoutResult(status -> { // a cursor needs a transaction in PostgreSQL
             try {

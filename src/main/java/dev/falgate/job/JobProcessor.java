@@ -277,8 +277,7 @@ class JobProcessor {
             });
             return;
         }
-        BigDecimal billable = result instanceof ResultOutcome.ModelError error ? error.billableUnits()
-                : ((ResultOutcome.Output) result).billableUnits();
+        BigDecimal billable = billableUnitsOf(result);
         String errorJson = failure(completed, result);
         if (job.isCancelRequested()) {
             write(round, "cancel", j -> {
@@ -327,8 +326,7 @@ class JobProcessor {
             if (result instanceof ResultOutcome.Unavailable) {
                 continue;
             }
-            BigDecimal billable = result instanceof ResultOutcome.Output output ? output.billableUnits()
-                    : ((ResultOutcome.ModelError) result).billableUnits();
+            BigDecimal billable = billableUnitsOf(result);
             String outcome = completed.succeeded() && result instanceof ResultOutcome.Output ? "completed" : "cancelled";
             Instant now = now();
             keepingLease(round, "settle an extra fal request", j -> {
@@ -413,6 +411,12 @@ class JobProcessor {
             }
             job.releaseLease();
         });
+    }
+
+    /** What fal billed for a request that answered (its output or its error). */
+    private static BigDecimal billableUnitsOf(ResultOutcome answered) {
+        return answered instanceof ResultOutcome.Output output ? output.billableUnits()
+                : ((ResultOutcome.ModelError) answered).billableUnits();
     }
 
     private void settle(Job job, String requestId, String outcome, BigDecimal billable, Instant now) {

@@ -231,15 +231,15 @@ public class JobService {
                 errors.addAll(e.errors());
             }
         }
-        limitParameter(query, errors); // checked here so every bad parameter is named at once
+        Integer limit = limitParameter(query, errors);
         if (!errors.isEmpty()) {
             throw ApiException.validationFailed(errors);
         }
-        return new JobHistory.Filter(status, client, from, to, cursor);
+        return new JobHistory.Filter(status, client, from, to, cursor, limit);
     }
 
-    /** {@code limit}: 1..200, default 50 (null for CSV when absent: every matching row). */
-    static Integer limitParameter(Map<String, String> query, List<FieldProblem> errors) {
+    /** {@code limit}: 1..200, or null when absent (a page then has 50, a CSV every matching row). */
+    private static Integer limitParameter(Map<String, String> query, List<FieldProblem> errors) {
         String text = query.get("limit");
         if (text == null) {
             return null;

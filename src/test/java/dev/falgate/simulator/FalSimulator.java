@@ -214,11 +214,6 @@ public final class FalSimulator implements AutoCloseable {
         return received.stream().filter(r -> r.method().equals("POST") && r.path().equals(SUBMIT_PATH)).toList();
     }
 
-    /** Requests fal created (and would bill when they complete without error). */
-    public int createdRequests() {
-        return requests.size();
-    }
-
     @Override
     public void close() {
         server.stop(0);
