@@ -22,6 +22,8 @@ import org.HdrHistogram.Histogram;
  *   (no coordinated omission).
  * max MODE URL KEY CONCURRENCY SECONDS [IDS_FILE]: closed loop, CONCURRENCY requests always in flight.
  * MODE is "submit" (POST a new job) or "get" (GET the URL; "{id}" is replaced by a random line of IDS_FILE).
+ * Both loops first run WARMUP_SECONDS (environment, default 5) unrecorded, so the JIT of both processes is
+ * warm and the figures describe the steady state; the warm-up is not part of SECONDS.
  * Prints one JSON line.
  */
 public class LoadGenerator {
@@ -44,23 +46,28 @@ public class LoadGenerator {
         AtomicLong ok = new AtomicLong();
         AtomicLong errors = new AtomicLong();
         AtomicLong sequence = new AtomicLong();
-        long started = System.nanoTime();
+        long warmup = Duration.ofSeconds(Long.parseLong(System.getenv().getOrDefault("WARMUP_SECONDS", "5"))).toNanos();
+        long begun = System.nanoTime();
+        long started = begun + warmup; // what happens before this is not recorded
         long end = started + duration.toNanos();
 
         if (loop.equals("rate")) {
             long interval = 1_000_000_000L / amount;
-            long total = duration.toSeconds() * amount;
+            long total = (warmup + duration.toNanos()) / interval;
             CountDownLatch done = new CountDownLatch((int) total);
             for (long i = 0; i < total; i++) {
-                long due = started + i * interval;
+                long due = begun + i * interval;
+                boolean recorded = due >= started;
                 long wait = due - System.nanoTime();
                 if (wait > 0) {
                     LockSupport.parkNanos(wait);
                 }
                 http.sendAsync(request(mode, url, key, ids, sequence.incrementAndGet()), HttpResponse.BodyHandlers.discarding())
                         .whenComplete((response, failure) -> {
-                            latencies.recordValue(Math.max(0, System.nanoTime() - due));
-                            (failure == null && response.statusCode() < 300 ? ok : errors).incrementAndGet();
+                            if (recorded) {
+                                latencies.recordValue(Math.max(0, System.nanoTime() - due));
+                                (failure == null && response.statusCode() < 300 ? ok : errors).incrementAndGet();
+                            }
                             done.countDown();
                         });
             }
@@ -71,14 +78,19 @@ public class LoadGenerator {
                 workers[w] = new Thread(() -> {
                     while (System.nanoTime() < end) {
                         long sent = System.nanoTime();
+                        boolean recorded = sent >= started;
+                        boolean success;
                         try {
                             HttpResponse<Void> response = http.send(request(mode, url, key, ids, sequence.incrementAndGet()),
                                     HttpResponse.BodyHandlers.discarding());
-                            (response.statusCode() < 300 ? ok : errors).incrementAndGet();
+                            success = response.statusCode() < 300;
                         } catch (Exception e) {
-                            errors.incrementAndGet();
+                            success = false;
                         }
-                        latencies.recordValue(System.nanoTime() - sent);
+                        if (recorded) {
+                            (success ? ok : errors).incrementAndGet();
+                            latencies.recordValue(System.nanoTime() - sent);
+                        }
                     }
                 });
                 workers[w].start();

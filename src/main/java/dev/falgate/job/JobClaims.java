@@ -3,6 +3,7 @@ package dev.falgate.job;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -28,6 +29,18 @@ class JobClaims {
             returning id, lease_token
             """;
 
+    /** The same claim for one job, e.g. the one fal's webhook just reported on; a lease held elsewhere is skipped. */
+    private static final String CLAIM_ONE = """
+            update job
+               set lease_owner = :owner, lease_token = gen_random_uuid(), lease_expires_at = :until
+             where id in (select id from job
+                           where id = :id
+                             and next_attempt_at <= :now
+                             and (lease_expires_at is null or lease_expires_at <= :now)
+                           for update skip locked)
+            returning id, lease_token
+            """;
+
     private final JdbcClient jdbc;
 
     JobClaims(JdbcClient jdbc) {
@@ -45,6 +58,16 @@ class JobClaims {
                 .param("limit", limit)
                 .query((rs, row) -> new Claim(rs.getObject("id", UUID.class), rs.getObject("lease_token", UUID.class)))
                 .list();
+    }
+
+    Optional<Claim> claim(UUID jobId, String owner, Instant now, Instant leaseUntil) {
+        return jdbc.sql(CLAIM_ONE)
+                .param("id", jobId)
+                .param("owner", owner)
+                .param("until", Timestamp.from(leaseUntil))
+                .param("now", Timestamp.from(now))
+                .query((rs, row) -> new Claim(rs.getObject("id", UUID.class), rs.getObject("lease_token", UUID.class)))
+                .optional();
     }
 
     /** Gives back every lease {@code owner} holds, so another instance can take the jobs at once. */

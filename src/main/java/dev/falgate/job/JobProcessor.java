@@ -176,7 +176,7 @@ class JobProcessor {
             }
             if (known != null) {
                 if (!job.status().isTerminal() || known.isActive()) {
-                    job.dueAt(now, now); // news about a request we know: look at it now
+                    lookNow(job, claim, now); // news about a request we know
                 }
                 return false;
             }
@@ -188,12 +188,12 @@ class JobProcessor {
                 log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
                         request.requestId(), via, job.attempts());
                 if (via.equals("webhook") || job.isCancelRequested()) {
-                    job.dueAt(now, now); // fal's webhook means the request has finished; a cancel is waiting
+                    lookNow(job, claim, now); // fal's webhook means the request has finished; a cancel is waiting
                 }
             } else {
                 log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
                         jobId, request.requestId(), job.falRequestId());
-                job.dueAt(now, now);
+                lookNow(job, claim, now);
                 return false;
             }
             // the submitting worker's round ends here: give its lease back in the same transaction
@@ -204,6 +204,18 @@ class JobProcessor {
             return false;
         });
         return Boolean.TRUE.equals(released);
+    }
+
+    /**
+     * Makes the job due now. News from fal's webhook ({@code claim} null) also takes the job from any round in
+     * flight: that round's last write would put the next look back by a poll interval, and its lease no longer
+     * lets it write, so whoever claims the job next (the webhook's own request, at once) starts from this news.
+     */
+    private static void lookNow(Job job, JobClaims.Claim claim, Instant now) {
+        job.dueAt(now, now);
+        if (claim == null) {
+            job.releaseLease();
+        }
     }
 
     // --- tracking ---------------------------------------------------------------------------------

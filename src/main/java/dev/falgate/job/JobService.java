@@ -181,7 +181,10 @@ public class JobService {
 
     /**
      * fal's (verified) webhook names a request it holds for the job. Unknown jobs are ignored (answered all
-     * the same, so fal stops retrying); the request is booked, adopted or cancelled as the job needs.
+     * the same, so fal stops retrying); the request is booked, adopted or cancelled as the job needs, and the
+     * job is worked on at once in this (fal's) request, so a finished video is visible when fal's delivery is
+     * answered. That round's fal calls may outlast fal's 15 s delivery timeout; fal then delivers again, which
+     * changes nothing.
      */
     public void falReported(UUID jobId, String requestId) {
         if (!jobs.existsById(jobId)) {
@@ -189,7 +192,7 @@ public class JobService {
             return;
         }
         processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook", null);
-        worker.wake();
+        worker.processNow(jobId);
     }
 
     /**

@@ -91,6 +91,22 @@ class JobWorker implements SmartLifecycle {
     }
 
     /**
+     * Works on one job at once, in the calling thread, if it is due and no one holds it: fal's webhook says the
+     * job's request has ended, so the caller need not wait for the worker's next claim (or its backlog). Returns
+     * whether the job was taken; if not, the worker is woken and whoever holds the job goes on.
+     */
+    boolean processNow(UUID jobId) {
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
+        if (claim.isEmpty()) {
+            wake();
+            return false;
+        }
+        processor.process(claim.get());
+        return true;
+    }
+
+    /**
      * Something became due right now (a job was accepted, fal's webhook arrived, a thread came free): look
      * without waiting for the next tick. Wakes that arrive while one is pending fold into it.
      */

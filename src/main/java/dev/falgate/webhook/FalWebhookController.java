@@ -21,8 +21,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Receives fal's webhooks ({@code $FALGATE_PUBLIC_URL/fal/webhooks/{job id}}), outside {@code /v1} and its
- * API keys: only fal's signature is trusted. fal retries deliveries, so handling is idempotent; the job
- * is made due at once and the worker fetches the result (polling stays as the slower fallback).
+ * API keys: only fal's signature is trusted. fal retries deliveries, so handling is idempotent; the job is
+ * worked on at once, in this request, so its result is stored when fal's delivery is answered (polling stays
+ * as the slower fallback).
  */
 @RestController
 class FalWebhookController {

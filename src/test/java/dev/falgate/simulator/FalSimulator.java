@@ -240,9 +240,10 @@ public final class FalSimulator implements AutoCloseable {
         int delivered = 0;
         for (FalRequestState request : requests.values()) {
             if (request.webhookUrl != null && !request.webhookDelivered && stateOf(request).equals("COMPLETED")) {
+                Instant sent = Instant.now();
                 if (deliverWebhook(request.id, gateway, timestamp) == 200) {
                     request.webhookDelivered = true;
-                    request.webhookDeliveredAt = Instant.now();
+                    request.webhookDeliveredAt = sent;
                     delivered++;
                 }
             }
@@ -653,7 +654,8 @@ public final class FalSimulator implements AutoCloseable {
         simulator.server.createContext("/_sim/stats", simulator::stats);
         if (args.length > 4) {
             URI gateway = URI.create(args[4]);
-            ExecutorService senders = Executors.newFixedThreadPool(16);
+            // fal delivers many webhooks at once; a small pool here would queue them and blame the gateway
+            ExecutorService senders = Executors.newFixedThreadPool(256);
             Thread deliveries = new Thread(() -> {
                 while (true) {
                     for (FalRequestState request : simulator.requests.values()) {
@@ -661,8 +663,9 @@ public final class FalSimulator implements AutoCloseable {
                                 && simulator.stateOf(request).equals("COMPLETED")) {
                             request.webhookDelivered = true; // taken; given back if the gateway did not take it
                             senders.execute(() -> {
-                                if (simulator.deliverWebhook(request.id, gateway, Instant.now()) == 200) {
-                                    request.webhookDeliveredAt = Instant.now();
+                                Instant sent = Instant.now(); // the moment fal calls: what the gateway is measured from
+                                if (simulator.deliverWebhook(request.id, gateway, sent) == 200) {
+                                    request.webhookDeliveredAt = sent;
                                 } else {
                                     request.webhookDelivered = false;
                                 }

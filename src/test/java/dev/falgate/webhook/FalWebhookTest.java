@@ -33,19 +33,37 @@ class FalWebhookTest extends IntegrationTest {
     }
 
     @Test
-    void validDeliveryMakesTheJobDueAtOnceAndItCompletes() {
+    void validDeliveryCompletesTheJobBeforeFalIsAnswered() {
         String id = submit(UUID.randomUUID().toString());
         runWorker();
         String requestId = job(id).path("fal_request_id").asString();
 
+        // no worker run, no clock advance: the delivery's own request fetched the result
         assertThat(fal.deliverWebhook(requestId, gateway(), clock.instant())).isEqualTo(200);
-        assertThat(dueAt(id)).isBeforeOrEqualTo(clock.instant());
-        runWorker(); // no clock advance: the webhook made it due, not the poll interval
 
         JsonNode job = job(id);
         assertThat(job.path("status").asString()).isEqualTo("completed");
         assertThat(job.path("cost_usd").asString()).isEqualTo("0.12");
+        assertThat(job.path("result").path("video").path("url").asString()).startsWith("https://");
         assertThat(falCallsFor(requestId)).as("status and result after the submit").isEqualTo(2);
+        assertThat(leaseOf(id)).as("no lease left behind").isNull();
+    }
+
+    @Test
+    void aDeliveryTakesTheJobFromARoundInFlightWhoseWritesNoLongerCount() {
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        String requestId = job(id).path("fal_request_id").asString();
+        // another instance is polling the job right now (it would write "poll again in a minute")
+        jdbc.sql("""
+                update job set lease_owner = 'other-instance', lease_token = gen_random_uuid(),
+                               lease_expires_at = ? where id = ?::uuid
+                """).param(Timestamp.from(clock.instant().plusSeconds(120))).param(id).update();
+
+        assertThat(fal.deliverWebhook(requestId, gateway(), clock.instant())).isEqualTo(200);
+
+        assertThat(job(id).path("status").asString()).isEqualTo("completed");
+        assertThat(leaseOf(id)).as("the other instance's lease was taken; its late writes are refused").isNull();
     }
 
     @Test
@@ -188,9 +206,8 @@ class FalWebhookTest extends IntegrationTest {
         return fal.received().stream().filter(r -> r.path().contains(requestId)).count();
     }
 
-    private Instant dueAt(String id) {
-        return jdbc.sql("select next_attempt_at from job where id = ?::uuid").param(id).query(Timestamp.class)
-                .single().toInstant();
+    private String leaseOf(String id) {
+        return jdbc.sql("select lease_owner from job where id = ?::uuid").param(id).query(String.class).list().get(0);
     }
 
     private List<Map<String, Object>> ledgerRows(String id) {
