@@ -66,6 +66,14 @@ class JobProcessor {
      * and one write; only a round that found an extra fal request, or failed, needs more.
      */
     void process(JobClaims.Claim claim) {
+        process(claim, null);
+    }
+
+    /**
+     * A round that already knows from fal's signed webhook that {@code succeededRequestId} completed successfully:
+     * if it is the job's request, the status call is skipped (only its inference time is then not recorded).
+     */
+    void process(JobClaims.Claim claim, String succeededRequestId) {
         Job job = jobs.findById(claim.jobId()).orElse(null);
         if (job == null || !job.isLeasedWith(claim.token())) {
             return;
@@ -75,7 +83,7 @@ class JobProcessor {
             if (job.status() == JobStatus.QUEUED) {
                 submit(job, round);
             } else if (!job.status().isTerminal()) {
-                track(job, round);
+                track(job, round, succeededRequestId);
             }
             if (!round.released) {
                 settleExtras(round);
@@ -220,12 +228,13 @@ class JobProcessor {
 
     // --- tracking ---------------------------------------------------------------------------------
 
-    private void track(Job job, Round round) {
+    private void track(Job job, Round round, String succeededRequestId) {
         FalRequest request = job.falRequest();
-        if (job.isCancelRequested()) {
+        boolean reportedDone = request.requestId().equals(succeededRequestId);
+        if (job.isCancelRequested() && !reportedDone) {
             askFalToCancel(round, request);
         }
-        StatusOutcome status = fal.status(request);
+        StatusOutcome status = reportedDone ? new StatusOutcome.Completed(null, null, null) : fal.status(request);
         Instant now = now();
         Instant nextPoll = now.plus(pollDelay(job, now));
         if (status instanceof StatusOutcome.InQueue queued) {

@@ -186,13 +186,13 @@ public class JobService {
      * answered. That round's fal calls may outlast fal's 15 s delivery timeout; fal then delivers again, which
      * changes nothing.
      */
-    public void falReported(UUID jobId, String requestId) {
+    public void falReported(UUID jobId, String requestId, boolean succeeded) {
         if (!jobs.existsById(jobId)) {
             log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);
             return;
         }
         processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook", null);
-        worker.processNow(jobId);
+        worker.processNow(jobId, succeeded ? requestId : null);
     }
 
     /**

@@ -94,15 +94,17 @@ class JobWorker implements SmartLifecycle {
      * Works on one job at once, in the calling thread, if it is due and no one holds it: fal's webhook says the
      * job's request has ended, so the caller need not wait for the worker's next claim (or its backlog). Returns
      * whether the job was taken; if not, the worker is woken and whoever holds the job goes on.
+     *
+     * @param succeededRequestId a request fal reported (signed) as completed successfully, or null
      */
-    boolean processNow(UUID jobId) {
+    boolean processNow(UUID jobId, String succeededRequestId) {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
         if (claim.isEmpty()) {
             wake();
             return false;
         }
-        processor.process(claim.get());
+        processor.process(claim.get(), succeededRequestId);
         return true;
     }
 

@@ -57,7 +57,8 @@ class FalWebhookController {
         }
         UUID job = parseJobId(jobId);
         log.info("Job {}: fal webhook for request {} ({})", job, requestId, delivery.path("status").asString("?"));
-        jobs.falReported(job, requestId);
+        // a signed "OK" is what fal's status call would say: the job's round goes straight to the result
+        jobs.falReported(job, requestId, delivery.path("status").asString("").equals("OK"));
         return ResponseEntity.ok(Map.of("received", true));
     }
 

@@ -45,8 +45,23 @@ class FalWebhookTest extends IntegrationTest {
         assertThat(job.path("status").asString()).isEqualTo("completed");
         assertThat(job.path("cost_usd").asString()).isEqualTo("0.12");
         assertThat(job.path("result").path("video").path("url").asString()).startsWith("https://");
-        assertThat(falCallsFor(requestId)).as("status and result after the submit").isEqualTo(2);
+        assertThat(falCallsFor(requestId)).as("after the submit only the result: the signed OK says what a status call would").isEqualTo(1);
         assertThat(leaseOf(id)).as("no lease left behind").isNull();
+    }
+
+    @Test
+    void anErrorDeliveryAsksFalForTheErrorsDetailAndFailsTheJobUncharged() {
+        String id = submit("[sim:fail] " + UUID.randomUUID());
+        runWorker();
+        String requestId = job(id).path("fal_request_id").asString();
+
+        assertThat(fal.deliverWebhook(requestId, gateway(), clock.instant())).isEqualTo(200);
+
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("failed");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
+        assertThat(job.path("error").path("fal_detail").isMissingNode()).isFalse();
+        assertThat(falCallsFor(requestId)).as("status (its error type) and result (the error body)").isEqualTo(2);
     }
 
     @Test
