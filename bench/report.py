@@ -12,10 +12,12 @@ for l in lines:
     if "result" in l:
         r = l["result"]
         name = f'{s} {r["loop"]} {r["offered"]}' + (" rps" if r["loop"] == "rate" else " in flight")
+        if r.get("tool"):
+            name += f' ({r["tool"]})'
         rows.append({"scenario": name, "throughput_rps": r["achieved_rps"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
                      "p999_ms": r["p999_ms"], "errors": r["errors"], "notes": ""})
-        if s == "accept" and r["loop"] == "max" and pgbench:
-            rows.append({"scenario": "accept max / pgbench insert", "throughput_rps": round(r["achieved_rps"] / pgbench, 3),
+        if s.startswith("accept") and r["loop"] == "max" and pgbench:
+            rows.append({"scenario": f"{s}: max / pgbench", "throughput_rps": round(r["achieved_rps"] / pgbench, 3),
                          "p50_ms": "", "p99_ms": "", "p999_ms": "", "errors": "", "notes": f"pgbench {pgbench:.0f} tps"})
     elif s == "pgbench":
         rows.append({"scenario": "pgbench one-row insert (16 clients)", "throughput_rps": l["tps"], "p50_ms": "", "p99_ms": "",
@@ -36,8 +38,8 @@ with open(f"{out}/results.csv", "w", newline="") as f:
     writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
     writer.writeheader()
     writer.writerows(rows)
-header = f'| {"scenario":<45} | {"rps":>9} | {"p50 ms":>8} | {"p99 ms":>8} | {"p99.9 ms":>8} | {"errors":>6} | notes'
+header = f'| {"scenario":<58} | {"rps":>9} | {"p50 ms":>8} | {"p99 ms":>8} | {"p99.9 ms":>8} | {"errors":>6} | notes'
 print(header)
 print("|" + "-" * (len(header) - 1))
 for r in rows:
-    print(f'| {r["scenario"]:<45} | {r["throughput_rps"]!s:>9} | {r["p50_ms"]!s:>8} | {r["p99_ms"]!s:>8} | {r["p999_ms"]!s:>8} | {r["errors"]!s:>6} | {r["notes"]}')
+    print(f'| {r["scenario"]:<58} | {r["throughput_rps"]!s:>9} | {r["p50_ms"]!s:>8} | {r["p99_ms"]!s:>8} | {r["p999_ms"]!s:>8} | {r["errors"]!s:>6} | {r["notes"]}')

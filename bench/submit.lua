@@ -16,8 +16,8 @@ end
 function done(summary, latency, requests)
     local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status
         + summary.errors.timeout
-    io.write(string.format('{"loop": "max", "mode": "submit", "tool": "wrk", "seconds": %.1f, "ok": %d, "errors": %d, '
+    io.write(string.format('{"loop": "max", "mode": "submit", "tool": "wrk", "offered": %d, "seconds": %.1f, "ok": %d, "errors": %d, '
         .. '"achieved_rps": %.1f, "p50_ms": %.2f, "p99_ms": %.2f, "p999_ms": %.2f, "max_ms": %.2f}\n',
-        summary.duration / 1e6, summary.requests - errors, errors, (summary.requests - errors) / (summary.duration / 1e6),
+        tonumber(os.getenv("CONNECTIONS") or "0"), summary.duration / 1e6, summary.requests - errors, errors, (summary.requests - errors) / (summary.duration / 1e6),
         latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000))
 end
