@@ -38,6 +38,7 @@ class JobWorker implements SmartLifecycle {
     private final Clock clock;
     private final String owner;
     private final AtomicInteger threads = new AtomicInteger();
+    private final Semaphore immediateRounds;
     private ExecutorService pool;
     private Thread loop;
     private final Object signal = new Object();
@@ -57,6 +58,7 @@ class JobWorker implements SmartLifecycle {
         this.settings = settings;
         this.clock = clock;
         this.owner = owner;
+        this.immediateRounds = new Semaphore(settings.concurrency());
     }
 
     /** The threads that work on claimed jobs; made anew after a stop, since a stopped context may be started again. */
@@ -92,20 +94,30 @@ class JobWorker implements SmartLifecycle {
 
     /**
      * Works on one job at once, in the calling thread, if it is due and no one holds it: fal's webhook says the
-     * job's request has ended, so the caller need not wait for the worker's next claim (or its backlog). Returns
-     * whether the job was taken; if not, the worker is woken and whoever holds the job goes on.
+     * job's request has ended, so the caller need not wait for the worker's next claim (or its backlog). At most
+     * {@code concurrency} such rounds run at once: a burst of webhooks must not take every request thread and
+     * database connection from callers; beyond that the job waits, due, for the worker. Returns whether the job
+     * was taken; if not, the worker is woken and whoever holds the job goes on.
      *
      * @param succeededRequestId a request fal reported (signed) as completed successfully, or null
      */
     boolean processNow(UUID jobId, String succeededRequestId) {
-        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
-        if (claim.isEmpty()) {
+        if (!immediateRounds.tryAcquire()) {
             wake();
             return false;
         }
-        processor.process(claim.get(), succeededRequestId);
-        return true;
+        try {
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
+            if (claim.isEmpty()) {
+                wake();
+                return false;
+            }
+            processor.process(claim.get(), succeededRequestId);
+            return true;
+        } finally {
+            immediateRounds.release();
+        }
     }
 
     /**

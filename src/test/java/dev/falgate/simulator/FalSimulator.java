@@ -30,8 +30,10 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -134,6 +136,7 @@ public final class FalSimulator implements AutoCloseable {
     private final Map<String, FalRequestState> requests = new ConcurrentHashMap<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Map<String, Deque<Fault>> scriptedFaults = new ConcurrentHashMap<>();
+    private volatile CountDownLatch resultsHeld;
     private final Map<String, Chaos> chaos = new ConcurrentHashMap<>();
     private final Random random = new Random();
     private final List<KeyPair> signingKeys = new CopyOnWriteArrayList<>(List.of(newKeyPair()));
@@ -195,6 +198,16 @@ public final class FalSimulator implements AutoCloseable {
     /** Ends the chaos for {@code marker}: fal answers its jobs' calls normally again. */
     public void calm(String marker) {
         chaos.remove(marker);
+    }
+
+    /** Result calls wait (at most 10 s) until the returned handle is closed: a slow fal, for tests of concurrency. */
+    public AutoCloseable holdResults() {
+        CountDownLatch held = new CountDownLatch(1);
+        resultsHeld = held;
+        return () -> {
+            resultsHeld = null;
+            held.countDown();
+        };
     }
 
     /** Forgets what was received and scripted (the requests fal holds stay). */
@@ -528,6 +541,14 @@ public final class FalSimulator implements AutoCloseable {
     }
 
     private void result(HttpExchange exchange, FalRequestState request) throws IOException {
+        CountDownLatch held = resultsHeld;
+        if (held != null) {
+            try {
+                held.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (!stateOf(request).equals("COMPLETED")) {
             send(exchange, 400, Map.of("detail", "Request is still in progress"));
             return;
