@@ -1,17 +1,13 @@
 package dev.falgate.webhook;
 
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
-import java.security.PublicKey;
-import java.security.spec.X509EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 
+import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.MediaType;
@@ -29,10 +25,7 @@ import tools.jackson.databind.json.JsonMapper;
 class FalSigningKeys {
 
     private static final Logger log = LoggerFactory.getLogger(FalSigningKeys.class);
-    /** DER prefix of an X.509 SubjectPublicKeyInfo for a raw 32-byte Ed25519 key. */
-    private static final byte[] ED25519_X509_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
-
-    private record Cached(List<PublicKey> keys, Instant fetchedAt) {
+    private record Cached(List<Ed25519PublicKeyParameters> keys, Instant fetchedAt) {
     }
 
     private final WebhookSettings settings;
@@ -49,7 +42,7 @@ class FalSigningKeys {
     }
 
     /** The keys to try, fetched anew when the cache is older than allowed. */
-    List<PublicKey> current() {
+    List<Ed25519PublicKeyParameters> current() {
         Cached now = cached;
         if (now.keys().isEmpty() || now.fetchedAt().plus(settings.keysCacheFor()).isBefore(clock.instant())) {
             return fetch(now);
@@ -58,7 +51,7 @@ class FalSigningKeys {
     }
 
     /** No cached key verified a signature: fal may have rotated its keys. Fetch again, but not too often. */
-    List<PublicKey> afterUnknownKey() {
+    List<Ed25519PublicKeyParameters> afterUnknownKey() {
         Cached now = cached;
         if (now.fetchedAt().plus(settings.refetchAtMostEvery()).isAfter(clock.instant())) {
             return now.keys();
@@ -66,14 +59,14 @@ class FalSigningKeys {
         return fetch(now);
     }
 
-    private synchronized List<PublicKey> fetch(Cached seen) {
+    private synchronized List<Ed25519PublicKeyParameters> fetch(Cached seen) {
         if (cached != seen) {
             return cached.keys(); // another thread fetched meanwhile
         }
         try {
             String body = web.get().uri(settings.jwksUrl()).accept(MediaType.APPLICATION_JSON).retrieve()
                     .bodyToMono(String.class).block(Duration.ofSeconds(10));
-            List<PublicKey> keys = parse(json.readTree(body == null ? "{}" : body));
+            List<Ed25519PublicKeyParameters> keys = parse(json.readTree(body == null ? "{}" : body));
             cached = new Cached(keys, clock.instant());
             log.info("Fetched {} fal webhook signing key(s) from {}", keys.size(), settings.jwksUrl());
             return keys;
@@ -83,8 +76,8 @@ class FalSigningKeys {
         }
     }
 
-    private static List<PublicKey> parse(JsonNode jwks) {
-        List<PublicKey> keys = new ArrayList<>();
+    private static List<Ed25519PublicKeyParameters> parse(JsonNode jwks) {
+        List<Ed25519PublicKeyParameters> keys = new ArrayList<>();
         for (JsonNode key : jwks.path("keys")) {
             String x = key.path("x").asString("");
             try {
@@ -92,11 +85,8 @@ class FalSigningKeys {
                 if (raw.length != 32) {
                     continue;
                 }
-                byte[] der = new byte[ED25519_X509_PREFIX.length + raw.length];
-                System.arraycopy(ED25519_X509_PREFIX, 0, der, 0, ED25519_X509_PREFIX.length);
-                System.arraycopy(raw, 0, der, ED25519_X509_PREFIX.length, raw.length);
-                keys.add(KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(der)));
-            } catch (IllegalArgumentException | GeneralSecurityException e) {
+                keys.add(new Ed25519PublicKeyParameters(raw, 0)); // decodes (and checks) the point once
+            } catch (IllegalArgumentException e) {
                 log.warn("Skipping a JWKS entry that is not an Ed25519 key");
             }
         }

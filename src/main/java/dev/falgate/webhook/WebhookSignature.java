@@ -3,14 +3,14 @@ package dev.falgate.webhook;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.PublicKey;
-import java.security.Signature;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 
+import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
+import org.bouncycastle.crypto.signers.Ed25519Signer;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 
@@ -58,17 +58,13 @@ class WebhookSignature {
         }
     }
 
-    private static boolean verifiedByAny(List<PublicKey> candidates, byte[] message, byte[] signature) {
-        for (PublicKey key : candidates) {
-            try {
-                Signature verifier = Signature.getInstance("Ed25519");
-                verifier.initVerify(key);
-                verifier.update(message);
-                if (verifier.verify(signature)) {
-                    return true;
-                }
-            } catch (GeneralSecurityException e) {
-                // not this key
+    private static boolean verifiedByAny(List<Ed25519PublicKeyParameters> candidates, byte[] message, byte[] signature) {
+        for (Ed25519PublicKeyParameters key : candidates) {
+            Ed25519Signer verifier = new Ed25519Signer();
+            verifier.init(false, key);
+            verifier.update(message, 0, message.length);
+            if (verifier.verifySignature(signature)) {
+                return true;
             }
         }
         return false;
