@@ -14,7 +14,8 @@ import org.springframework.validation.annotation.Validated;
  * How jobs are driven through fal's queue.
  *
  * @param enabled          whether this instance runs the background worker (default true)
- * @param concurrency      jobs one instance works on at once (default 16)
+ * @param concurrency      jobs one instance works on at once in the background (default 16); also the most
+ *                         webhook deliveries that work on their job at once in their own request
  * @param idleDelay        pause between claims when nothing was due (default 200ms)
  * @param lease            how long a claimed job stays ours; longer than any single fal call (default 2m)
  * @param pollInterval     how often a job at fal is polled ({@code FALGATE_FAL_POLL_INTERVAL}, default 2s)
