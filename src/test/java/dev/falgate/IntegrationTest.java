@@ -109,6 +109,11 @@ public abstract class IntegrationTest {
         return json.readTree(response.body());
     }
 
+    /** The job resource as the admin key reads it. */
+    protected JsonNode job(String id) {
+        return body(get("/v1/jobs/" + id));
+    }
+
     /** Creates an API key through the admin API and returns its secret (recorded for SecretsNeverLoggedIT). */
     protected String createKey(String client, Integer ratePerMinute, String... scopes) {
         String body = json.writeValueAsString(java.util.Map.of("client", client, "name", "test key",

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
+import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
@@ -17,29 +18,23 @@ import org.springframework.stereotype.Component;
 @Component
 class JobClaims {
 
+    /** Leases due, unleased jobs that {@code %s} narrows down; a row another transaction holds is skipped. */
     private static final String CLAIM = """
             update job
                set lease_owner = :owner, lease_token = gen_random_uuid(), lease_expires_at = :until
              where id in (select id from job
                            where next_attempt_at <= :now
                              and (lease_expires_at is null or lease_expires_at <= :now)
-                           order by next_attempt_at
-                           limit :limit
+                           %s
                            for update skip locked)
             returning id, lease_token
             """;
+    private static final String CLAIM_DUE = CLAIM.formatted("order by next_attempt_at limit :limit");
+    /** One job, e.g. the one fal's webhook just reported on. */
+    private static final String CLAIM_ONE = CLAIM.formatted("and id = :id");
 
-    /** The same claim for one job, e.g. the one fal's webhook just reported on; a lease held elsewhere is skipped. */
-    private static final String CLAIM_ONE = """
-            update job
-               set lease_owner = :owner, lease_token = gen_random_uuid(), lease_expires_at = :until
-             where id in (select id from job
-                           where id = :id
-                             and next_attempt_at <= :now
-                             and (lease_expires_at is null or lease_expires_at <= :now)
-                           for update skip locked)
-            returning id, lease_token
-            """;
+    private static final RowMapper<Claim> CLAIMED =
+            (rs, row) -> new Claim(rs.getObject("id", UUID.class), rs.getObject("lease_token", UUID.class));
 
     private final JdbcClient jdbc;
 
@@ -51,23 +46,18 @@ class JobClaims {
     }
 
     List<Claim> claimDue(String owner, int limit, Instant now, Instant leaseUntil) {
-        return jdbc.sql(CLAIM)
-                .param("owner", owner)
-                .param("until", Timestamp.from(leaseUntil))
-                .param("now", Timestamp.from(now))
-                .param("limit", limit)
-                .query((rs, row) -> new Claim(rs.getObject("id", UUID.class), rs.getObject("lease_token", UUID.class)))
-                .list();
+        return claiming(CLAIM_DUE, owner, now, leaseUntil).param("limit", limit).query(CLAIMED).list();
     }
 
     Optional<Claim> claim(UUID jobId, String owner, Instant now, Instant leaseUntil) {
-        return jdbc.sql(CLAIM_ONE)
-                .param("id", jobId)
+        return claiming(CLAIM_ONE, owner, now, leaseUntil).param("id", jobId).query(CLAIMED).optional();
+    }
+
+    private JdbcClient.StatementSpec claiming(String sql, String owner, Instant now, Instant leaseUntil) {
+        return jdbc.sql(sql)
                 .param("owner", owner)
                 .param("until", Timestamp.from(leaseUntil))
-                .param("now", Timestamp.from(now))
-                .query((rs, row) -> new Claim(rs.getObject("id", UUID.class), rs.getObject("lease_token", UUID.class)))
-                .optional();
+                .param("now", Timestamp.from(now));
     }
 
     /** Gives back every lease {@code owner} holds, so another instance can take the jobs at once. */

@@ -96,28 +96,25 @@ class JobWorker implements SmartLifecycle {
      * Works on one job at once, in the calling thread, if it is due and no one holds it: fal's webhook says the
      * job's request has ended, so the caller need not wait for the worker's next claim (or its backlog). At most
      * {@code concurrency} such rounds run at once: a burst of webhooks must not take every request thread and
-     * database connection from callers; beyond that the job waits, due, for the worker. Returns whether the job
-     * was taken; if not, the worker is woken and whoever holds the job goes on.
+     * database connection from callers; beyond that the job waits, due, for the worker. A job not taken here
+     * (too many such rounds, or someone holds it) is left to the worker, which is woken.
      *
      * @param succeededRequestId a request fal reported (signed) as completed successfully, or null
      */
-    boolean processNow(UUID jobId, String succeededRequestId) {
-        if (!immediateRounds.tryAcquire()) {
-            wake();
-            return false;
-        }
-        try {
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
-            if (claim.isEmpty()) {
-                wake();
-                return false;
+    void processNow(UUID jobId, String succeededRequestId) {
+        if (immediateRounds.tryAcquire()) {
+            try {
+                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
+                if (claim.isPresent()) {
+                    processor.process(claim.get(), succeededRequestId);
+                    return;
+                }
+            } finally {
+                immediateRounds.release();
             }
-            processor.process(claim.get(), succeededRequestId);
-            return true;
-        } finally {
-            immediateRounds.release();
         }
+        wake();
     }
 
     /**

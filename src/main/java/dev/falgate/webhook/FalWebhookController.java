@@ -56,9 +56,10 @@ class FalWebhookController {
                     new FieldProblem("request_id", "differs from the signed X-Fal-Webhook-Request-Id")));
         }
         UUID job = parseJobId(jobId);
-        log.info("Job {}: fal webhook for request {} ({})", job, requestId, delivery.path("status").asString("?"));
+        String status = delivery.path("status").asString("?");
+        log.info("Job {}: fal webhook for request {} ({})", job, requestId, status);
         // a signed "OK" is what fal's status call would say: the job's round goes straight to the result
-        jobs.falReported(job, requestId, delivery.path("status").asString("").equals("OK"));
+        jobs.falReported(job, requestId, status.equals("OK"));
         return ResponseEntity.ok(Map.of("received", true));
     }
 

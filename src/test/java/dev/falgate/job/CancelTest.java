@@ -104,10 +104,6 @@ class CancelTest extends IntegrationTest {
         return send(request("/v1/jobs/" + id + "/cancel").POST(HttpRequest.BodyPublishers.noBody()));
     }
 
-    private JsonNode job(String id) {
-        return body(get("/v1/jobs/" + id));
-    }
-
     private String ledgerCost(String requestId) {
         return jdbc.sql("select cost_usd from fal_request where request_id = ?").param(requestId)
                 .query(String.class).single();

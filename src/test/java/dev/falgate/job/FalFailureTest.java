@@ -210,10 +210,6 @@ class FalFailureTest extends IntegrationTest {
                 """.formatted(prompt))).path("id").asString();
     }
 
-    private JsonNode job(String id) {
-        return body(get("/v1/jobs/" + id));
-    }
-
     private List<FalSimulator.Received> submissionsFor(String marker) {
         return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
     }

@@ -45,7 +45,8 @@ class FalWebhookTest extends IntegrationTest {
         assertThat(job.path("status").asString()).isEqualTo("completed");
         assertThat(job.path("cost_usd").asString()).isEqualTo("0.12");
         assertThat(job.path("result").path("video").path("url").asString()).startsWith("https://");
-        assertThat(falCallsFor(requestId)).as("after the submit only the result: the signed OK says what a status call would").isEqualTo(1);
+        assertThat(falCallsFor(requestId)).as("after the submit only the result: the signed OK says what status would")
+                .isEqualTo(1);
         assertThat(leaseOf(id)).as("no lease left behind").isNull();
     }
 
@@ -207,10 +208,6 @@ class FalWebhookTest extends IntegrationTest {
 
     private String submit(String prompt) {
         return body(post("/v1/jobs", validBody(prompt))).path("id").asString();
-    }
-
-    private JsonNode job(String id) {
-        return body(get("/v1/jobs/" + id));
     }
 
     private FalSimulator.Received submissionFor(String marker) {

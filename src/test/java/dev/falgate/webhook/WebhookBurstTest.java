@@ -26,23 +26,25 @@ class WebhookBurstTest extends IntegrationTest {
         String first = submit();
         String second = submit();
         runWorker();
-        String firstRequest = falRequestOf(first);
-        String secondRequest = falRequestOf(second);
+        String firstRequest = job(first).path("fal_request_id").asString();
+        String secondRequest = job(second).path("fal_request_id").asString();
 
         CompletableFuture<Integer> slowDelivery;
         try (AutoCloseable slowFal = fal.holdResults()) {
-            slowDelivery = CompletableFuture.supplyAsync(() -> fal.deliverWebhook(firstRequest, gateway(), clock.instant()));
+            slowDelivery = CompletableFuture.supplyAsync(
+                    () -> fal.deliverWebhook(firstRequest, gateway(), clock.instant()));
             awaitResultCallFor(firstRequest); // the first delivery's round now waits on fal
 
             assertThat(fal.deliverWebhook(secondRequest, gateway(), clock.instant())).isEqualTo(200);
-            assertThat(statusOf(second)).as("answered without working on it").isEqualTo("submitted");
+            assertThat(job(second).path("status").asString()).as("answered without working on it")
+                    .isEqualTo("submitted");
             assertThat(dueAt(second)).as("due for the worker").isBeforeOrEqualTo(clock.instant());
         }
         assertThat(slowDelivery.get(10, TimeUnit.SECONDS)).isEqualTo(200);
-        assertThat(statusOf(first)).isEqualTo("completed");
+        assertThat(job(first).path("status").asString()).isEqualTo("completed");
 
         runWorker();
-        assertThat(statusOf(second)).isEqualTo("completed");
+        assertThat(job(second).path("status").asString()).isEqualTo("completed");
     }
 
     private void awaitResultCallFor(String requestId) throws InterruptedException {
@@ -55,14 +57,6 @@ class WebhookBurstTest extends IntegrationTest {
 
     private String submit() {
         return body(post("/v1/jobs", validBody(UUID.randomUUID().toString()))).path("id").asString();
-    }
-
-    private String falRequestOf(String id) {
-        return body(get("/v1/jobs/" + id)).path("fal_request_id").asString();
-    }
-
-    private String statusOf(String id) {
-        return body(get("/v1/jobs/" + id)).path("status").asString();
     }
 
     private Instant dueAt(String id) {
