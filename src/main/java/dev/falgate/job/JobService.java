@@ -19,10 +19,7 @@ import java.util.UUID;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import javax.sql.DataSource;
 
-import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
@@ -32,7 +29,6 @@ import dev.falgate.access.Caller;
 import dev.falgate.access.Scope;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
-import dev.falgate.spend.Budgets;
 import dev.falgate.spend.SpendBook;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
@@ -57,24 +53,19 @@ public class JobService {
     private final PricingSettings pricing;
     private final JobProcessor processor;
     private final JobWorker worker;
-    private final Budgets budgets;
     private final JobMetrics metrics;
     private final SpendBook spendBook;
     private final TransactionTemplate tx;
-    /** A plain JDBC transaction for the accept: no JPA session is needed to insert one row. */
-    private final TransactionTemplate acceptTx;
-    private final JobInserts inserts;
+    private final GroupCommit groupCommit;
     private final String endpointId;
     private final JsonMapper json;
     private final Clock clock;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
-            JobWorker worker, Budgets budgets, JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
-            JobInserts inserts, DataSource dataSource, FalClient fal, JsonMapper json, Clock clock) {
+            JobWorker worker, JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
+            GroupCommit groupCommit, FalClient fal, JsonMapper json, Clock clock) {
         this.spendBook = spendBook;
-        this.inserts = inserts;
-        this.acceptTx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
-        this.budgets = budgets;
+        this.groupCommit = groupCommit;
         this.metrics = metrics;
         this.jobs = jobs;
         this.validator = validator;
@@ -109,16 +100,12 @@ public class JobService {
             }
         }
         BigDecimal price = pricing.priceOf(endpointId);
-        Job job;
+        Job job = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
+                request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
+                clock.instant().truncatedTo(ChronoUnit.MICROS));
+        GroupCommit.Outcome outcome;
         try {
-            job = acceptTx.execute(status -> {
-                budgets.admit(caller.client(), price); // locks the client's budget until this job is in
-                Job accepted = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
-                        request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key,
-                        hash, clock.instant().truncatedTo(ChronoUnit.MICROS));
-                inserts.insert(accepted);
-                return accepted;
-            });
+            outcome = groupCommit.insert(job);
         } catch (ApiException e) {
             // Over budget, unless a concurrent request with the same key got in first: then this is its replay.
             var earlier = key == null ? Optional.<Job>empty() : jobs.findByClientAndIdempotencyKey(caller.client(), key);
@@ -126,12 +113,10 @@ public class JobService {
                 return replay(earlier.get(), hash);
             }
             throw e;
-        } catch (DataIntegrityViolationException e) {
-            if (key == null) {
-                throw e;
-            }
+        }
+        if (outcome == GroupCommit.Outcome.KEY_TAKEN) {
             // A concurrent request with the same key was first: this one is its replay.
-            return replay(jobs.findByClientAndIdempotencyKey(caller.client(), key).orElseThrow(() -> e), hash);
+            return replay(jobs.findByClientAndIdempotencyKey(caller.client(), key).orElseThrow(), hash);
         }
         metrics.entered(job);
         log.info("Job {}: accepted for client {} -> queued (price {} USD)", job.id(), job.client(),

@@ -6,6 +6,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,24 +50,50 @@ public class Budgets {
     }
 
     /**
-     * Must run inside the transaction that inserts the job: locks the client's budget (if it has one) and
-     * refuses with 402 when {@code price} does not fit.
+     * Locks the budgets of those of {@code clients} that have one, in the order of their names (so two
+     * instances admitting overlapping groups of clients cannot deadlock), and returns the admission that then
+     * decides job by job. Must run inside the transaction that inserts the admitted jobs, or the lock means
+     * nothing: a concurrent admission for the same client waits until these jobs are in.
      */
-    public void admit(String client, BigDecimal price) {
+    public Admission lock(Collection<String> clients) {
         Assert.state(TransactionSynchronizationManager.isActualTransactionActive(),
                 "a budget is checked inside the transaction that inserts the job, or its lock means nothing");
-        Optional<BigDecimal> limit = jdbc.sql("select monthly_usd from client_budget where client = ? for update")
-                .param(client).query(BigDecimal.class).optional();
-        if (limit.isEmpty()) {
-            return;
+        Map<String, BigDecimal> limits = new HashMap<>();
+        jdbc.sql("select client, monthly_usd from client_budget where client in (:clients) order by client for update")
+                .param("clients", clients)
+                .query(row -> { limits.put(row.getString("client"), row.getBigDecimal("monthly_usd")); });
+        Map<String, Standing> standings = new HashMap<>();
+        limits.forEach((client, limit) -> standings.put(client, standing(client, limit)));
+        return new Admission(standings);
+    }
+
+    /** Decides, under the budgets' locks, which jobs fit; each admitted job reserves its price for the next. */
+    public static final class Admission {
+
+        private final Map<String, Standing> standings;
+        private final Map<String, BigDecimal> admittedUsd = new HashMap<>();
+
+        private Admission(Map<String, Standing> standings) {
+            this.standings = standings;
         }
-        Standing standing = standing(client, limit.get());
-        if (standing.spentUsd().add(standing.inFlightUsd()).add(price).compareTo(standing.monthlyUsd()) > 0) {
-            throw new ApiException(HttpStatus.PAYMENT_REQUIRED, "budget_exceeded", "Client " + client
-                    + " has " + Usd.format(standing.left().max(BigDecimal.ZERO)) + " USD of its "
-                    + Usd.format(standing.monthlyUsd()) + " USD budget left for " + standing.month() + " ("
-                    + Usd.format(standing.spentUsd()) + " spent, " + Usd.format(standing.inFlightUsd())
-                    + " in flight); this job costs " + Usd.format(price) + " USD.");
+
+        /** Reserves {@code price} for one more job of the client, or refuses it with 402 when it does not fit. */
+        public void admit(String client, BigDecimal price) {
+            Standing standing = standings.get(client);
+            if (standing == null) {
+                return; // no budget
+            }
+            BigDecimal admitted = admittedUsd.getOrDefault(client, BigDecimal.ZERO);
+            BigDecimal inFlight = standing.inFlightUsd().add(admitted);
+            BigDecimal left = standing.monthlyUsd().subtract(standing.spentUsd()).subtract(inFlight);
+            if (price.compareTo(left) > 0) {
+                throw new ApiException(HttpStatus.PAYMENT_REQUIRED, "budget_exceeded", "Client " + client
+                        + " has " + Usd.format(left.max(BigDecimal.ZERO)) + " USD of its "
+                        + Usd.format(standing.monthlyUsd()) + " USD budget left for " + standing.month() + " ("
+                        + Usd.format(standing.spentUsd()) + " spent, " + Usd.format(inFlight)
+                        + " in flight); this job costs " + Usd.format(price) + " USD.");
+            }
+            admittedUsd.put(client, admitted.add(price));
         }
     }
 
