@@ -32,7 +32,7 @@ for l in lines:
                      "p999_ms": "", "errors": l["left_behind"],
                      "notes": f'{l["fal_calls_per_job"]} fal calls/job; completed {l["completed"]}/{l["jobs"]}; '
                               f'after fal p50/p99 {l["visible_after_fal_p50_ms"]}/{l["visible_after_fal_p99_ms"]} ms; '
-                              f'CPU {l["gateway_cpu_pct"]}%; peak RSS {l["gateway_peak_rss_mb"]} MB'})
+                              f'CPU {l["gateway_cpu_pct"]}%; RSS {l.get("gateway_rss_at_start_mb")} MB at start, peak {l["gateway_peak_rss_mb"]} MB'})
 json.dump(rows, open(f"{out}/results.json", "w"), indent=1)
 with open(f"{out}/results.csv", "w", newline="") as f:
     writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))

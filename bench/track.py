@@ -2,7 +2,7 @@
 import json
 import sys
 
-scenario, sim_file, jobs_file, cpu_pct, rss_mb, left, submitted = sys.argv[1:8]
+scenario, sim_file, jobs_file, cpu_pct, rss_mb, left, submitted, rss_at_start = sys.argv[1:9]
 sim = json.load(open(sim_file))
 jobs = json.load(open(jobs_file))
 done = [j for j in jobs if j["s"] == "completed" and j["r"] in sim["completions"]]
@@ -18,4 +18,4 @@ print(json.dumps({
     "fal_calls_per_job": round(sim["calls"] / max(1, len(jobs)), 2),
     "visible_after_fal_p50_ms": percentile(after_fal, 50), "visible_after_fal_p99_ms": percentile(after_fal, 99),
     "visible_after_webhook_p50_ms": percentile(after_webhook, 50), "visible_after_webhook_p99_ms": percentile(after_webhook, 99),
-    "gateway_cpu_pct": float(cpu_pct), "gateway_peak_rss_mb": int(rss_mb), "submit": json.loads(submitted)}))
+    "gateway_cpu_pct": float(cpu_pct), "gateway_peak_rss_mb": int(rss_mb), "gateway_rss_at_start_mb": int(rss_at_start), "submit": json.loads(submitted)}))

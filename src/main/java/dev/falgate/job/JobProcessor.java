@@ -215,12 +215,15 @@ class JobProcessor {
     }
 
     /**
-     * Makes the job due now. News from fal's webhook ({@code claim} null) also takes the job from any round in
-     * flight: that round's last write would put the next look back by a poll interval, and its lease no longer
-     * lets it write, so whoever claims the job next (the webhook's own request, at once) starts from this news.
+     * Makes the job due, as of its acceptance: the worker claims due jobs oldest first, so when it has a backlog
+     * of submits, a job fal has finished (paid for, its video waiting) is fetched before jobs accepted after it
+     * are sent, instead of queueing behind all of them. News from fal's webhook ({@code claim} null) also takes
+     * the job from any round in flight: that round's last write would put the next look back by a poll
+     * interval, and its lease no longer lets it write, so whoever claims the job next (the webhook's own
+     * request, at once) starts from this news.
      */
     private static void lookNow(Job job, JobClaims.Claim claim, Instant now) {
-        job.dueAt(now, now);
+        job.dueAt(job.createdAt().isBefore(now) ? job.createdAt() : now, now);
         if (claim == null) {
             job.releaseLease();
         }

@@ -678,6 +678,15 @@ public final class FalSimulator implements AutoCloseable {
         Duration run = Duration.ofMillis(args.length > 3 ? Long.parseLong(args[3]) : 5000);
         FalSimulator simulator = start(port, key).setTiming(queue, run);
         simulator.server.createContext("/_sim/stats", simulator::stats);
+        // benchmarks: after a warm-up, forget its requests and calls and run the next jobs for ?run_ms=
+        simulator.server.createContext("/_sim/measure", exchange -> {
+            String query = exchange.getRequestURI().getQuery();
+            long runMs = Long.parseLong(query.substring(query.indexOf("run_ms=") + "run_ms=".length()));
+            simulator.requests.clear();
+            simulator.received.clear();
+            simulator.setTiming(queue, Duration.ofMillis(runMs));
+            simulator.send(exchange, 200, Map.of("run_ms", runMs));
+        });
         if (args.length > 4) {
             URI gateway = URI.create(args[4]);
             // fal delivers many webhooks at once; a small pool here would queue them and blame the gateway

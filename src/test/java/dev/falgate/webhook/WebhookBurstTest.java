@@ -28,6 +28,9 @@ class WebhookBurstTest extends IntegrationTest {
         runWorker();
         String firstRequest = job(first).path("fal_request_id").asString();
         String secondRequest = job(second).path("fal_request_id").asString();
+        clock.advance(Duration.ofSeconds(5));
+        String later = submit(); // queued behind the two: the worker has a backlog
+        clock.advance(Duration.ofSeconds(5));
 
         CompletableFuture<Integer> slowDelivery;
         try (AutoCloseable slowFal = fal.holdResults()) {
@@ -39,6 +42,8 @@ class WebhookBurstTest extends IntegrationTest {
             assertThat(job(second).path("status").asString()).as("answered without working on it")
                     .isEqualTo("submitted");
             assertThat(dueAt(second)).as("due for the worker").isBeforeOrEqualTo(clock.instant());
+            assertThat(dueAt(second)).as("a finished job is fetched before jobs accepted after it are submitted")
+                    .isBefore(dueAt(later));
         }
         assertThat(slowDelivery.get(10, TimeUnit.SECONDS)).isEqualTo(200);
         assertThat(job(first).path("status").asString()).isEqualTo("completed");
