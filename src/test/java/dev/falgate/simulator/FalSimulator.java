@@ -143,6 +143,8 @@ public final class FalSimulator implements AutoCloseable {
     private final Random random = new Random();
     private final List<KeyPair> signingKeys = new CopyOnWriteArrayList<>(List.of(newKeyPair()));
     private final HttpClient webhookClient = HttpClient.newHttpClient();
+    /** Stats cover the requests created since (benchmarks: the end of the warm-up). */
+    private volatile Instant measuredFrom = Instant.EPOCH;
     private volatile Duration queueTime = Duration.ZERO;
     private volatile Duration runTime = Duration.ZERO;
 
@@ -656,7 +658,7 @@ public final class FalSimulator implements AutoCloseable {
         try (exchange) {
             Map<String, Object> completions = new LinkedHashMap<>();
             Map<String, Object> deliveries = new LinkedHashMap<>();
-            requests.values().forEach(r -> {
+            requests.values().stream().filter(r -> !r.createdAt.isBefore(measuredFrom)).forEach(r -> {
                 completions.put(r.id, r.createdAt.plus(r.queueTime).plus(r.runTime).toEpochMilli());
                 if (r.webhookDeliveredAt != null) {
                     deliveries.put(r.id, r.webhookDeliveredAt.toEpochMilli());
@@ -678,11 +680,12 @@ public final class FalSimulator implements AutoCloseable {
         Duration run = Duration.ofMillis(args.length > 3 ? Long.parseLong(args[3]) : 5000);
         FalSimulator simulator = start(port, key).setTiming(queue, run);
         simulator.server.createContext("/_sim/stats", simulator::stats);
-        // benchmarks: after a warm-up, forget its requests and calls and run the next jobs for ?run_ms=
+        // benchmarks: after a warm-up, count calls and requests from now on (the warm-up's requests stay
+        // answerable, so any still in flight can finish) and run the next jobs for ?run_ms=
         simulator.server.createContext("/_sim/measure", exchange -> {
             String query = exchange.getRequestURI().getQuery();
             long runMs = Long.parseLong(query.substring(query.indexOf("run_ms=") + "run_ms=".length()));
-            simulator.requests.clear();
+            simulator.measuredFrom = Instant.now();
             simulator.received.clear();
             simulator.setTiming(queue, Duration.ofMillis(runMs));
             simulator.send(exchange, 200, Map.of("run_ms", runMs));
