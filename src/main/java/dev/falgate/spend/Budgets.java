@@ -10,7 +10,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -85,7 +84,7 @@ public class Budgets {
             }
             BigDecimal admitted = admittedUsd.getOrDefault(client, BigDecimal.ZERO);
             BigDecimal inFlight = standing.inFlightUsd().add(admitted);
-            BigDecimal left = standing.monthlyUsd().subtract(standing.spentUsd()).subtract(inFlight);
+            BigDecimal left = standing.left().subtract(admitted);
             if (price.compareTo(left) > 0) {
                 throw new ApiException(HttpStatus.PAYMENT_REQUIRED, "budget_exceeded", "Client " + client
                         + " has " + Usd.format(left.max(BigDecimal.ZERO)) + " USD of its "
