@@ -3,7 +3,6 @@ package dev.falgate.job;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 
 import org.springframework.jdbc.core.RowMapper;
@@ -18,20 +17,17 @@ import org.springframework.stereotype.Component;
 @Component
 class JobClaims {
 
-    /** Leases due, unleased jobs that {@code %s} narrows down; a row another transaction holds is skipped. */
-    private static final String CLAIM = """
+    /** Leases due, unleased jobs, oldest due first; a row another transaction holds is skipped. */
+    private static final String CLAIM_DUE = """
             update job
                set lease_owner = :owner, lease_token = gen_random_uuid(), lease_expires_at = :until
              where id in (select id from job
                            where next_attempt_at <= :now
                              and (lease_expires_at is null or lease_expires_at <= :now)
-                           %s
+                           order by next_attempt_at limit :limit
                            for update skip locked)
             returning id, lease_token
             """;
-    private static final String CLAIM_DUE = CLAIM.formatted("order by next_attempt_at limit :limit");
-    /** One job, e.g. the one fal's webhook just reported on. */
-    private static final String CLAIM_ONE = CLAIM.formatted("and id = :id");
 
     private static final RowMapper<Claim> CLAIMED =
             (rs, row) -> new Claim(rs.getObject("id", UUID.class), rs.getObject("lease_token", UUID.class));
@@ -46,18 +42,12 @@ class JobClaims {
     }
 
     List<Claim> claimDue(String owner, int limit, Instant now, Instant leaseUntil) {
-        return claiming(CLAIM_DUE, owner, now, leaseUntil).param("limit", limit).query(CLAIMED).list();
-    }
-
-    Optional<Claim> claim(UUID jobId, String owner, Instant now, Instant leaseUntil) {
-        return claiming(CLAIM_ONE, owner, now, leaseUntil).param("id", jobId).query(CLAIMED).optional();
-    }
-
-    private JdbcClient.StatementSpec claiming(String sql, String owner, Instant now, Instant leaseUntil) {
-        return jdbc.sql(sql)
+        return jdbc.sql(CLAIM_DUE)
                 .param("owner", owner)
                 .param("until", Timestamp.from(leaseUntil))
-                .param("now", Timestamp.from(now));
+                .param("now", Timestamp.from(now))
+                .param("limit", limit)
+                .query(CLAIMED).list();
     }
 
     /** Gives back every lease {@code owner} holds, so another instance can take the jobs at once. */

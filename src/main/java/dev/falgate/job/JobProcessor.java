@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -66,19 +67,23 @@ class JobProcessor {
      * and one write; only a round that found an extra fal request, or failed, needs more.
      */
     void process(JobClaims.Claim claim) {
-        process(claim, null);
+        process(claim, null, null);
     }
 
     /**
-     * A round that already knows from fal's signed webhook that {@code succeededRequestId} completed successfully:
-     * if it is the job's request, the status call is skipped (only its inference time is then not recorded).
+     * A claimed job's round.
+     *
+     * @param loaded the job as the caller read it under this claim (fal's webhook, see {@link #learnFromWebhook}),
+     *        or null to read it here
+     * @param succeededRequestId a request fal's signed webhook reported as completed successfully, or null: if it
+     *        is the job's request, the status call is skipped (only its inference time is then not recorded)
      */
-    void process(JobClaims.Claim claim, String succeededRequestId) {
-        Job job = jobs.findById(claim.jobId()).orElse(null);
+    void process(JobClaims.Claim claim, Job loaded, String succeededRequestId) {
+        Round round = new Round(claim);
+        Job job = loaded != null ? loaded : startRound(round);
         if (job == null || !job.isLeasedWith(claim.token())) {
             return;
         }
-        Round round = new Round(claim);
         try {
             if (job.status() == JobStatus.QUEUED) {
                 submit(job, round);
@@ -98,11 +103,30 @@ class JobProcessor {
         }
     }
 
+    /**
+     * Reads the claimed job under its lock and, if the round is a plain submit, records in the same transaction
+     * that the submit is about to leave (see {@link Job#beginSubmit}), so a submit costs one transaction less.
+     */
+    private Job startRound(Round round) {
+        return tx.execute(status -> {
+            Job job = jobs.findForUpdate(round.claim.jobId()).orElse(null);
+            if (job != null && job.isLeasedWith(round.claim.token()) && job.status() == JobStatus.QUEUED
+                    && !job.hasUnknownSubmit()) {
+                job.beginSubmit(now());
+                round.submitBegun = true;
+            }
+            return job;
+        });
+    }
+
     /** What one round holds: the lease, and whether it was already given back. */
     private static final class Round {
         final JobClaims.Claim claim;
         boolean released;
         boolean failed;
+        boolean submitBegun;
+        /** The job's ledger as read in the current write, under the job's row lock; null until that write needs it. */
+        List<FalRequestEntry> ledger;
 
         Round(JobClaims.Claim claim) {
             this.claim = claim;
@@ -113,7 +137,7 @@ class JobProcessor {
 
     private void submit(Job job, Round round) {
         Instant now = now();
-        if (job.hasUnknownSubmit()) {
+        if (!round.submitBegun && job.hasUnknownSubmit()) {
             Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
             if (now.isBefore(graceEnds)) {
                 // Due only because a worker died mid-submit: fal may hold the request; its webhook will tell.
@@ -121,24 +145,24 @@ class JobProcessor {
                 return;
             }
             if (job.isCancelRequested()) {
-                write(round, "cancel", j -> j.markCancelled(bookedCost(j.id()), now));
+                write(round, "cancel", j -> j.markCancelled(bookedCost(round), now));
                 return;
             }
             log.warn("Job {}: the outcome of the submit sent at {} is still unknown after {}; submitting again",
                     job.id(), job.submitStartedAt(), settings.unknownSubmitGrace());
         }
-        if (!keepingLease(round, "begin submit", j -> j.beginSubmit(now))) {
+        if (!round.submitBegun && !keepingLease(round, "begin submit", j -> j.beginSubmit(now))) {
             return;
         }
         SubmitOutcome outcome = fal.submit(job.input(), job.id());
         Instant answered = now();
         if (outcome instanceof SubmitOutcome.Accepted accepted) {
-            round.released = learnOfRequest(job.id(), accepted.request(), accepted.queuePosition(), "submit", round.claim);
+            round.released = learnOfRequest(job.id(), accepted.request(), accepted.queuePosition(), round.claim);
         } else if (outcome instanceof SubmitOutcome.Rejected rejected) {
             write(round, "fail a rejected submit", j -> j.markFailed(
                     error("fal_rejected", "fal rejected the request (HTTP " + rejected.httpStatus() + ")",
                             rejected.httpStatus(), rejected.detail(), rejected.errorType()),
-                    null, bookedCost(j.id()), answered));
+                    null, bookedCost(round), answered));
         } else if (outcome instanceof SubmitOutcome.Retryable retry && retry.operatorProblem()) {
             refused(job, round, retry, answered);
         } else if (outcome instanceof SubmitOutcome.Retryable retry) {
@@ -159,7 +183,7 @@ class JobProcessor {
         if (!now.isBefore(since.plus(settings.refusedMaxWait()))) {
             write(round, "give up on a refused job", j -> j.markFailed(error("fal_unavailable",
                     "fal refused our key or account for " + settings.refusedMaxWait() + "; the job was never run",
-                    retry.httpStatus(), null, null), null, bookedCost(j.id()), now));
+                    retry.httpStatus(), null, null), null, bookedCost(round), now));
             return;
         }
         log.warn("Job {}: {}; retrying in {}", job.id(), retry.reason(), settings.refusedRetry());
@@ -169,43 +193,14 @@ class JobProcessor {
     /**
      * fal holds {@code request} for the job: book it, and make it the job's request unless the job already has
      * one. Written even if our lease lapsed meanwhile, because a request we forget is paid for and never
-     * delivered. Used for the submit's answer and for fal's webhook alike; repeated news changes nothing.
+     * delivered. Repeated news changes nothing. Returns whether the submitting round's lease was given back.
      */
-    boolean learnOfRequest(UUID jobId, FalRequest request, Integer position, String via, JobClaims.Claim claim) {
+    boolean learnOfRequest(UUID jobId, FalRequest request, Integer position, JobClaims.Claim claim) {
         Boolean released = tx.execute(status -> {
             Job job = jobs.findForUpdate(jobId).orElseThrow();
-            Instant now = now();
-            FalRequestEntry known = ledger.findById(request.requestId()).orElse(null);
-            if (known != null && !known.jobId().equals(jobId)) {
-                // The webhook's path (the job id) is not signed: a delivery replayed to another job's URL changes nothing.
-                log.warn("Job {}: fal request {} belongs to job {}; ignoring the report", jobId, request.requestId(),
-                        known.jobId());
-                return false;
-            }
-            if (known != null) {
-                if (!job.status().isTerminal() || known.isActive()) {
-                    lookNow(job, claim, now); // news about a request we know
-                }
-                return false;
-            }
-            ledger.save(FalRequestEntry.learned(request, jobId, via, now));
-            if (job.status() == JobStatus.QUEUED) {
-                job.markSubmitted(request, position, now, now.plus(fal.webhooksEnabled()
-                        ? settings.webhookPollInterval() : settings.pollInterval()));
-                metrics.entered(job);
-                log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
-                        request.requestId(), via, job.attempts());
-                if (via.equals("webhook") || job.isCancelRequested()) {
-                    lookNow(job, claim, now); // fal's webhook means the request has finished; a cancel is waiting
-                }
-            } else {
-                log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
-                        jobId, request.requestId(), job.falRequestId());
-                lookNow(job, claim, now);
-                return false;
-            }
+            boolean adopted = learn(job, request, position, "submit", claim, null);
             // the submitting worker's round ends here: give its lease back in the same transaction
-            if (claim != null && job.isLeasedWith(claim.token())) {
+            if (adopted && job.isLeasedWith(claim.token())) {
                 job.releaseLease();
                 return true;
             }
@@ -214,17 +209,84 @@ class JobProcessor {
         return Boolean.TRUE.equals(released);
     }
 
+    /** A lease a webhook's request takes for its own round, as a claim would have. */
+    record Lease(String owner, UUID token, Instant until) {
+    }
+
+    /** What fal's webhook led to: whether the job exists, and the job as taken for a round of its own (or null). */
+    record WebhookNews(boolean jobExists, JobClaims.Claim claim, Job job) {
+    }
+
+    /**
+     * fal's (signed) webhook names a request it holds for the job: learn of it as of a submit's answer. When the
+     * news gives the job something to do, the job is made due and, given a {@code lease}, taken for the webhook's
+     * own round in the same transaction; without one, whoever claims it next starts from this news.
+     */
+    WebhookNews learnFromWebhook(UUID jobId, FalRequest request, Lease lease) {
+        return tx.execute(status -> {
+            Job job = jobs.findForUpdate(jobId).orElse(null);
+            if (job == null) {
+                return new WebhookNews(false, null, null);
+            }
+            learn(job, request, null, "webhook", null, lease);
+            return lease != null && job.isLeasedWith(lease.token())
+                    ? new WebhookNews(true, new JobClaims.Claim(jobId, lease.token()), job)
+                    : new WebhookNews(true, null, null);
+        });
+    }
+
+    /**
+     * Books a request fal holds for the locked job; {@code claim}: the submitting round, null for a webhook.
+     * Returns whether the request became the job's own.
+     */
+    private boolean learn(Job job, FalRequest request, Integer position, String via, JobClaims.Claim claim,
+            Lease webhookLease) {
+        UUID jobId = job.id();
+        Instant now = now();
+        FalRequestEntry known = ledger.findById(request.requestId()).orElse(null);
+        if (known != null && !known.jobId().equals(jobId)) {
+            // The webhook's path (the job id) is not signed: a delivery replayed to another job's URL changes nothing.
+            log.warn("Job {}: fal request {} belongs to job {}; ignoring the report", jobId, request.requestId(),
+                    known.jobId());
+            return false;
+        }
+        if (known != null) {
+            if (!job.status().isTerminal() || known.isActive()) {
+                lookNow(job, claim, webhookLease, now); // news about a request we know
+            }
+            return false;
+        }
+        ledger.save(FalRequestEntry.learned(request, jobId, via, now));
+        if (job.status() == JobStatus.QUEUED) {
+            job.markSubmitted(request, position, now, now.plus(fal.webhooksEnabled()
+                    ? settings.webhookPollInterval() : settings.pollInterval()));
+            metrics.entered(job);
+            log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
+                    request.requestId(), via, job.attempts());
+            if (via.equals("webhook") || job.isCancelRequested()) {
+                lookNow(job, claim, webhookLease, now); // fal's webhook means the request has finished; a cancel is waiting
+            }
+            return true;
+        }
+        log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
+                jobId, request.requestId(), job.falRequestId());
+        lookNow(job, claim, webhookLease, now);
+        return false;
+    }
+
     /**
      * Makes the job due, as of its acceptance: the worker claims due jobs oldest first, so when it has a backlog
      * of submits, a job fal has finished (paid for, its video waiting) is fetched before jobs accepted after it
      * are sent, instead of queueing behind all of them. News from fal's webhook ({@code claim} null) also takes
      * the job from any round in flight: that round's last write would put the next look back by a poll
-     * interval, and its lease no longer lets it write, so whoever claims the job next (the webhook's own
-     * request, at once) starts from this news.
+     * interval, and its lease no longer lets it write. The job goes to the webhook's own round
+     * ({@code webhookLease}) or, without one, to whoever claims it next; either starts from this news.
      */
-    private static void lookNow(Job job, JobClaims.Claim claim, Instant now) {
+    private static void lookNow(Job job, JobClaims.Claim claim, Lease webhookLease, Instant now) {
         job.dueAt(job.createdAt().isBefore(now) ? job.createdAt() : now, now);
-        if (claim == null) {
+        if (claim == null && webhookLease != null) {
+            job.leaseTo(webhookLease.owner(), webhookLease.token(), webhookLease.until());
+        } else if (claim == null) {
             job.releaseLease();
         }
     }
@@ -250,9 +312,9 @@ class JobProcessor {
                 && !now.isBefore(job.submittedAt().plus(settings.lostRequestAfter()))) {
             log.error("Job {}: fal no longer knows request {}; failing the job uncharged", job.id(), request.requestId());
             write(round, "fail a request fal lost", j -> {
-                settle(j, request.requestId(), "failed", null, now);
+                settle(round, j, request.requestId(), "failed", null, now);
                 j.markFailed(error("fal_request_lost", "fal answers 404 for the job's request " + request.requestId()
-                        + " since at least " + settings.lostRequestAfter(), 404, null, null), null, bookedCost(j.id()), now);
+                        + " since at least " + settings.lostRequestAfter(), 404, null, null), null, bookedCost(round), now);
             });
         } else if (status instanceof StatusOutcome.NotFound) {
             log.warn("Job {}: fal answered 404 for request {}; asking again", job.id(), request.requestId());
@@ -294,10 +356,10 @@ class JobProcessor {
             ResultOutcome.Output output = (ResultOutcome.Output) result;
             JsonNode seed = output.body().path("seed");
             write(round, "complete", j -> {
-                settle(j, requestId, "completed", output.billableUnits(), now);
+                settle(round, j, requestId, "completed", output.billableUnits(), now);
                 j.markCompleted(json.writeValueAsString(output.body()), seed.canConvertToLong() ? seed.asLong() : null,
                         video.path("url").asString(), completed.inferenceTimeSeconds(), output.billableUnits(),
-                        bookedCost(j.id()), now);
+                        bookedCost(round), now);
             });
             return;
         }
@@ -305,13 +367,13 @@ class JobProcessor {
         String errorJson = failure(completed, result);
         if (job.isCancelRequested()) {
             write(round, "cancel", j -> {
-                settle(j, requestId, "cancelled", billable, now);
-                j.markCancelled(bookedCost(j.id()), now);
+                settle(round, j, requestId, "cancelled", billable, now);
+                j.markCancelled(bookedCost(round), now);
             });
         } else {
             write(round, "fail", j -> {
-                settle(j, requestId, "failed", billable, now);
-                j.markFailed(errorJson, billable, bookedCost(j.id()), now);
+                settle(round, j, requestId, "failed", billable, now);
+                j.markFailed(errorJson, billable, bookedCost(round), now);
             });
         }
     }
@@ -354,10 +416,10 @@ class JobProcessor {
             String outcome = completed.succeeded() && result instanceof ResultOutcome.Output ? "completed" : "cancelled";
             Instant now = now();
             keepingLease(round, "settle an extra fal request", j -> {
-                settle(j, request.requestId(), outcome, billable, now);
+                settle(round, j, request.requestId(), outcome, billable, now);
                 if (j.status().isTerminal()) {
                     BigDecimal before = j.costUsd();
-                    j.rebook(bookedCost(j.id()), now);
+                    j.rebook(bookedCost(round), now);
                     metrics.booked(j.client(), j.costUsd().subtract(before));
                     spendBook.jobRebooked(j.client(), j.completedAt(), j.costUsd().subtract(before));
                 }
@@ -390,6 +452,7 @@ class JobProcessor {
     private boolean write(Round round, String what, Consumer<Job> change, boolean last) {
         try {
             Boolean applied = tx.execute(status -> {
+                round.ledger = null; // read afresh under this write's lock
                 Job job = jobs.findForUpdate(round.claim.jobId()).orElse(null);
                 if (job == null || !job.isLeasedWith(round.claim.token())) {
                     log.warn("Job {}: lease lost before '{}'; leaving the job to its new holder", round.claim.jobId(), what);
@@ -406,7 +469,8 @@ class JobProcessor {
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
                             job.status().isTerminal() ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }
-                if (last && !ledger.existsActiveExtra(job.id(), job.falRequestId())) {
+                if (last && ledgerOf(round).stream().noneMatch(entry -> entry.isActive()
+                        && !entry.requestId().equals(job.falRequestId()))) {
                     job.releaseLease();
                     round.released = true;
                 }
@@ -443,14 +507,23 @@ class JobProcessor {
                 : ((ResultOutcome.ModelError) answered).billableUnits();
     }
 
-    private void settle(Job job, String requestId, String outcome, BigDecimal billable, Instant now) {
-        ledger.findById(requestId).orElseThrow().settle(outcome, billable, job.priceUsd(), now);
+    private void settle(Round round, Job job, String requestId, String outcome, BigDecimal billable, Instant now) {
+        ledgerOf(round).stream().filter(entry -> entry.requestId().equals(requestId)).findFirst().orElseThrow()
+                .settle(outcome, billable, job.priceUsd(), now);
     }
 
     /** The job's cost is what fal billed over all of its requests, as booked in the ledger. */
-    private BigDecimal bookedCost(UUID jobId) {
-        return ledger.findByJobId(jobId).stream().map(FalRequestEntry::costUsd).filter(Objects::nonNull)
+    private BigDecimal bookedCost(Round round) {
+        return ledgerOf(round).stream().map(FalRequestEntry::costUsd).filter(Objects::nonNull)
                 .reduce(BigDecimal.ZERO, BigDecimal::add);
+    }
+
+    /** The job's ledger, read once per write (the job's row lock keeps it from changing meanwhile). */
+    private List<FalRequestEntry> ledgerOf(Round round) {
+        if (round.ledger == null) {
+            round.ledger = ledger.findByJobId(round.claim.jobId());
+        }
+        return round.ledger;
     }
 
     private String error(String code, String message, Integer falStatus, JsonNode falDetail, String falErrorType) {

@@ -51,7 +51,6 @@ public class JobService {
     private final JobRepository jobs;
     private final ExtendRequestValidator validator;
     private final PricingSettings pricing;
-    private final JobProcessor processor;
     private final JobWorker worker;
     private final JobMetrics metrics;
     private final SpendBook spendBook;
@@ -61,8 +60,8 @@ public class JobService {
     private final JsonMapper json;
     private final Clock clock;
 
-    JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobProcessor processor,
-            JobWorker worker, JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
+    JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobWorker worker,
+            JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
             GroupCommit groupCommit, FalClient fal, JsonMapper json, Clock clock) {
         this.spendBook = spendBook;
         this.groupCommit = groupCommit;
@@ -70,7 +69,6 @@ public class JobService {
         this.jobs = jobs;
         this.validator = validator;
         this.pricing = pricing;
-        this.processor = processor;
         this.worker = worker;
         this.tx = tx;
         this.endpointId = fal.endpointId();
@@ -172,12 +170,9 @@ public class JobService {
      * changes nothing.
      */
     public void falReported(UUID jobId, String requestId, boolean succeeded) {
-        if (!jobs.existsById(jobId)) {
+        if (!worker.takeFalNews(jobId, new FalRequest(requestId, null, null, null), succeeded)) {
             log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);
-            return;
         }
-        processor.learnOfRequest(jobId, new FalRequest(requestId, null, null, null), null, "webhook", null);
-        worker.processNow(jobId, succeeded ? requestId : null);
     }
 
     /**

@@ -22,6 +22,8 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
+import dev.falgate.fal.FalRequest;
+
 /**
  * Drives jobs through fal's queue, entirely from the database: claim due jobs (a lease with a token) and
  * let {@link JobProcessor} work on each, on as many threads as {@code falgate.worker.concurrency}. A restart, a crash or a second instance loses nothing: what is
@@ -93,28 +95,33 @@ class JobWorker implements SmartLifecycle {
     }
 
     /**
-     * Works on one job at once, in the calling thread, if it is due and no one holds it: fal's webhook says the
-     * job's request has ended, so the caller need not wait for the worker's next claim (or its backlog). At most
-     * {@code concurrency} such rounds run at once: a burst of webhooks must not take every request thread and
-     * database connection from callers; beyond that the job waits, due, for the worker. A job not taken here
-     * (too many such rounds, or someone holds it) is left to the worker, which is woken.
+     * fal's webhook names a request it holds for the job (see {@link JobProcessor#learnFromWebhook}). When that
+     * gives the job something to do, the job is worked on at once, in the calling thread, taken in the same
+     * transaction that records the news: the caller need not wait for the worker's next claim (or its backlog).
+     * At most {@code concurrency} such rounds run at once: a burst of webhooks must not take every request
+     * thread and database connection from callers; beyond that the job waits, due, for the worker, which is
+     * woken.
      *
-     * @param succeededRequestId a request fal reported (signed) as completed successfully, or null
+     * @param succeeded fal reported (signed) that the request completed successfully
+     * @return whether the job exists
      */
-    void processNow(UUID jobId, String succeededRequestId) {
-        if (immediateRounds.tryAcquire()) {
-            try {
-                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-                var claim = claims.claim(jobId, owner, now, now.plus(settings.lease()));
-                if (claim.isPresent()) {
-                    processor.process(claim.get(), succeededRequestId);
-                    return;
-                }
-            } finally {
+    boolean takeFalNews(UUID jobId, FalRequest request, boolean succeeded) {
+        boolean ownRound = immediateRounds.tryAcquire();
+        try {
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            var lease = ownRound ? new JobProcessor.Lease(owner, UUID.randomUUID(), now.plus(settings.lease())) : null;
+            JobProcessor.WebhookNews news = processor.learnFromWebhook(jobId, request, lease);
+            if (news.claim() != null) {
+                processor.process(news.claim(), news.job(), succeeded ? request.requestId() : null);
+            } else if (news.jobExists()) {
+                wake();
+            }
+            return news.jobExists();
+        } finally {
+            if (ownRound) {
                 immediateRounds.release();
             }
         }
-        wake();
     }
 
     /**

@@ -83,6 +83,26 @@ class FalWebhookTest extends IntegrationTest {
     }
 
     @Test
+    void aSignedDeliveryForAnUnknownJobIsAnsweredAndChangesNothing() {
+        String requestId = "req-" + UUID.randomUUID();
+        String unknownJob = UUID.randomUUID().toString();
+        byte[] body = ("{\"request_id\":\"" + requestId + "\",\"status\":\"OK\",\"payload\":{}}")
+                .getBytes(StandardCharsets.UTF_8);
+        String timestamp = Long.toString(clock.instant().getEpochSecond());
+        int callsBefore = fal.received().size();
+
+        int status = fal.postWebhook(URI.create(gateway() + "/fal/webhooks/" + unknownJob), requestId, body, timestamp,
+                fal.sign(requestId, timestamp, body));
+
+        assertThat(status).as("answered, so fal stops retrying").isEqualTo(200);
+        assertThat(jdbc.sql("select count(*) from job where id = ?::uuid").param(unknownJob).query(Long.class).single())
+                .isZero();
+        assertThat(jdbc.sql("select count(*) from fal_request where request_id = ?").param(requestId)
+                .query(Long.class).single()).as("nothing booked").isZero();
+        assertThat(fal.received()).as("nothing asked of fal").hasSize(callsBefore);
+    }
+
+    @Test
     void repeatedDeliveriesChangeNothing() {
         String id = submit(UUID.randomUUID().toString());
         runWorker();
