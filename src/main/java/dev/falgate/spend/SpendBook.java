@@ -4,6 +4,7 @@ import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.concurrent.ThreadLocalRandom;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
@@ -13,10 +14,13 @@ import org.springframework.util.Assert;
 /**
  * Keeps the per-client, per-day spend rollup ({@code spend_daily}) in step with the jobs: called in the
  * transaction that ends a job or changes its cost, so reports over the rollup always equal the sum of
- * {@code cost_usd} over the jobs.
+ * {@code cost_usd} over the jobs. A client's day is spread over {@link #SHARDS} rows, one picked at random per
+ * booking: with a single row, every transaction ending a job waited for the previous one to commit.
  */
 @Service
 public class SpendBook {
+
+    static final int SHARDS = 16;
 
     private final JdbcClient jdbc;
 
@@ -38,10 +42,10 @@ public class SpendBook {
         Assert.state(TransactionSynchronizationManager.isActualTransactionActive(),
                 "the rollup changes in the transaction that changes the job, or the two can drift apart");
         jdbc.sql("""
-                insert into spend_daily (client, day, total_usd, jobs) values (:client, :day, :amount, :jobs)
-                on conflict (client, day) do update
+                insert into spend_daily (client, day, shard, total_usd, jobs) values (:client, :day, :shard, :amount, :jobs)
+                on conflict (client, day, shard) do update
                    set total_usd = spend_daily.total_usd + :amount, jobs = spend_daily.jobs + :jobs
                 """).param("client", client).param("day", LocalDate.ofInstant(completedAt, ZoneOffset.UTC))
-                .param("amount", amount).param("jobs", jobs).update();
+                .param("shard", ThreadLocalRandom.current().nextInt(SHARDS)).param("amount", amount).param("jobs", jobs).update();
     }
 }

@@ -81,6 +81,28 @@ class SpendAndBudgetTest extends IntegrationTest {
     }
 
     @Test
+    void jobsEndingTheSameDayBookOnSeveralRollupRowsThatStillSumToTheirCosts() {
+        LocalDate day = LocalDate.of(2040, 1, 1).plusDays(ThreadLocalRandom.current().nextInt(3000));
+        clock.set(day.atTime(12, 0).toInstant(ZoneOffset.UTC));
+        String client = "busy-" + UUID.randomUUID().toString().substring(0, 6);
+        String key = createKey(client, null, "jobs:create");
+        for (int i = 0; i < 16; i++) {
+            submit(key, "ok");
+        }
+        finishAll();
+
+        List<Map<String, Object>> rows = jdbc.sql("select shard, total_usd, jobs from spend_daily where client = ?")
+                .param(client).query().listOfRows();
+        assertThat(rows).as("spread over shards, so transactions ending jobs do not queue on one row").hasSizeGreaterThan(1);
+        assertThat(rows.stream().map(row -> (BigDecimal) row.get("total_usd")).reduce(BigDecimal.ZERO, BigDecimal::add))
+                .isEqualByComparingTo("1.92");
+        JsonNode byDay = body(get("/v1/spend?from=" + day + "&to=" + day.plusDays(1) + "&client=" + client
+                + "&group_by=day"));
+        assertThat(groups(byDay)).as("one group per day, whatever its shards").isEqualTo(Map.of(day.toString(), "1.92"));
+        assertThat(byDay.path("jobs").asLong()).isEqualTo(16);
+    }
+
+    @Test
     void invalidSpendParametersAreNamed() {
         HttpResponse<String> response = get("/v1/spend?from=soon&group_by=week&colour=red");
 
