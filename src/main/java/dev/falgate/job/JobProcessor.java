@@ -461,18 +461,23 @@ class JobProcessor {
                 }
                 JobStatus before = job.status();
                 change.accept(job);
+                boolean ended = job.status() != before && job.status().isTerminal();
                 if (job.status() != before) {
                     metrics.entered(job);
-                    if (job.status().isTerminal()) {
-                        spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
-                    }
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
-                            job.status().isTerminal() ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
+                            ended ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }
                 if (last && ledgerOf(round).stream().noneMatch(entry -> entry.isActive()
                         && !entry.requestId().equals(job.falRequestId()))) {
                     job.releaseLease();
                     round.released = true;
+                }
+                if (ended) {
+                    // Last, after the job's own writes: jobs ending meanwhile share the rollup's rows, so each
+                    // transaction holds its row's lock for its commit only (booked first, the upsert was 3.6 ms on
+                    // average at 250 completions/s, most of it waiting for that lock).
+                    jobs.flush();
+                    spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
                 }
                 return true;
             });
