@@ -21,12 +21,16 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 
 import dev.falgate.IntegrationTest;
 import tools.jackson.databind.JsonNode;
 
 /** Spend reports that equal the sum over history, and budgets that hold under concurrent submits. */
 class SpendAndBudgetTest extends IntegrationTest {
+
+    @Autowired
+    SpendBook spendBook;
 
     @Test
     void spendEqualsTheSumOverHistoryForAMixOfOutcomesDaysAndClients() {
@@ -100,6 +104,17 @@ class SpendAndBudgetTest extends IntegrationTest {
                 + "&group_by=day"));
         assertThat(groups(byDay)).as("one group per day, whatever its shards").isEqualTo(Map.of(day.toString(), "1.92"));
         assertThat(byDay.path("jobs").asLong()).isEqualTo(16);
+
+        clock.set(day.plusDays(1).atTime(0, 5).toInstant(ZoneOffset.UTC));
+        spendBook.foldPastDays();
+        spendBook.foldPastDays(); // again, as another instance would: nothing changes
+
+        assertThat(jdbc.sql("select shard, total_usd, jobs from spend_daily where client = ?").param(client).query()
+                .listOfRows()).as("the day is over: one row").singleElement()
+                .satisfies(row -> assertThat((BigDecimal) row.get("total_usd")).isEqualByComparingTo("1.92"))
+                .satisfies(row -> assertThat(((Number) row.get("jobs")).longValue()).isEqualTo(16));
+        assertThat(groups(body(get("/v1/spend?from=" + day + "&to=" + day.plusDays(1) + "&client=" + client
+                + "&group_by=day")))).isEqualTo(Map.of(day.toString(), "1.92"));
     }
 
     @Test
