@@ -118,7 +118,10 @@ class KillNineIT {
         env.put("FALGATE_PUBLIC_URL", "http://127.0.0.1:" + port);
         env.put("FALGATE_FAL_JWKS_URL", fal.jwksUrl().toString());
         env.put("FALGATE_FAL_POLL_INTERVAL", "300ms");
-        env.put("FALGATE_SUBMIT_UNKNOWN_GRACE", "15s");
+        // Longer than a restart takes on a slow machine (~18 s seen): a grace that ends while the gateway is down
+        // re-sends a submit whose webhook has not been delivered yet, and both are billed, as designed. Short enough
+        // that a submit killed before it left is re-sent within the wait below.
+        env.put("FALGATE_SUBMIT_UNKNOWN_GRACE", "60s");
         env.put("SPRING_DATASOURCE_URL", db.url());
         env.put("SPRING_DATASOURCE_USERNAME", db.username());
         env.put("SPRING_DATASOURCE_PASSWORD", db.password());
