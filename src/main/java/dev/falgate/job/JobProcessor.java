@@ -198,7 +198,7 @@ class JobProcessor {
     boolean learnOfRequest(UUID jobId, FalRequest request, Integer position, JobClaims.Claim claim) {
         Boolean released = tx.execute(status -> {
             Job job = jobs.findForUpdate(jobId).orElseThrow();
-            boolean adopted = learn(job, request, position, "submit", claim, null);
+            boolean adopted = learn(job, request, position, "submit", null);
             // the submitting worker's round ends here: give its lease back in the same transaction
             if (adopted && job.isLeasedWith(claim.token())) {
                 job.releaseLease();
@@ -228,7 +228,7 @@ class JobProcessor {
             if (job == null) {
                 return new WebhookNews(false, null, null);
             }
-            learn(job, request, null, "webhook", null, lease);
+            learn(job, request, null, "webhook", lease);
             return lease != null && job.isLeasedWith(lease.token())
                     ? new WebhookNews(true, new JobClaims.Claim(jobId, lease.token()), job)
                     : new WebhookNews(true, null, null);
@@ -236,13 +236,13 @@ class JobProcessor {
     }
 
     /**
-     * Books a request fal holds for the locked job; {@code claim}: the submitting round, null for a webhook.
-     * Returns whether the request became the job's own.
+     * Books a request fal holds for the locked job, learned {@code via} "submit" or "webhook" (then
+     * {@code webhookLease}, if any, is the webhook's own round). Returns whether the request became the job's own.
      */
-    private boolean learn(Job job, FalRequest request, Integer position, String via, JobClaims.Claim claim,
-            Lease webhookLease) {
+    private boolean learn(Job job, FalRequest request, Integer position, String via, Lease webhookLease) {
         UUID jobId = job.id();
         Instant now = now();
+        boolean webhook = via.equals("webhook");
         FalRequestEntry known = ledger.findById(request.requestId()).orElse(null);
         if (known != null && !known.jobId().equals(jobId)) {
             // The webhook's path (the job id) is not signed: a delivery replayed to another job's URL changes nothing.
@@ -252,7 +252,7 @@ class JobProcessor {
         }
         if (known != null) {
             if (!job.status().isTerminal() || known.isActive()) {
-                lookNow(job, claim, webhookLease, now); // news about a request we know
+                lookNow(job, webhook, webhookLease, now); // news about a request we know
             }
             return false;
         }
@@ -263,30 +263,30 @@ class JobProcessor {
             metrics.entered(job);
             log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
                     request.requestId(), via, job.attempts());
-            if (via.equals("webhook") || job.isCancelRequested()) {
-                lookNow(job, claim, webhookLease, now); // fal's webhook means the request has finished; a cancel is waiting
+            if (webhook || job.isCancelRequested()) {
+                lookNow(job, webhook, webhookLease, now); // fal's webhook means the request has finished; a cancel is waiting
             }
             return true;
         }
         log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
                 jobId, request.requestId(), job.falRequestId());
-        lookNow(job, claim, webhookLease, now);
+        lookNow(job, webhook, webhookLease, now);
         return false;
     }
 
     /**
      * Makes the job due, as of its acceptance: the worker claims due jobs oldest first, so when it has a backlog
      * of submits, a job fal has finished (paid for, its video waiting) is fetched before jobs accepted after it
-     * are sent, instead of queueing behind all of them. News from fal's webhook ({@code claim} null) also takes
+     * are sent, instead of queueing behind all of them. News from fal's webhook also takes
      * the job from any round in flight: that round's last write would put the next look back by a poll
      * interval, and its lease no longer lets it write. The job goes to the webhook's own round
      * ({@code webhookLease}) or, without one, to whoever claims it next; either starts from this news.
      */
-    private static void lookNow(Job job, JobClaims.Claim claim, Lease webhookLease, Instant now) {
+    private static void lookNow(Job job, boolean webhook, Lease webhookLease, Instant now) {
         job.dueAt(job.createdAt().isBefore(now) ? job.createdAt() : now, now);
-        if (claim == null && webhookLease != null) {
+        if (webhook && webhookLease != null) {
             job.leaseTo(webhookLease.owner(), webhookLease.token(), webhookLease.until());
-        } else if (claim == null) {
+        } else if (webhook) {
             job.releaseLease();
         }
     }
