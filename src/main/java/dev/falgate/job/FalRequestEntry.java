@@ -79,6 +79,11 @@ class FalRequestEntry extends StoredOnce<String> {
         return ACTIVE.equals(status);
     }
 
+    /** An extra: a request fal still runs for the job besides the job's own, to be cancelled and booked. */
+    boolean isUnsettledExtraOf(Job job) {
+        return isActive() && !requestId.equals(job.falRequestId());
+    }
+
     FalRequest falRequest() {
         return new FalRequest(requestId, uri(statusUrl), uri(responseUrl), uri(cancelUrl));
     }

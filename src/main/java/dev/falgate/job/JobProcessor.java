@@ -398,7 +398,7 @@ class JobProcessor {
     private void settleExtras(Round round) {
         Job job = jobs.findById(round.claim.jobId()).orElseThrow();
         for (FalRequestEntry extra : ledger.findByJobIdAndStatus(job.id(), FalRequestEntry.ACTIVE)) {
-            if (extra.requestId().equals(job.falRequestId())) {
+            if (!extra.isUnsettledExtraOf(job)) {
                 continue;
             }
             FalRequest request = extra.falRequest();
@@ -467,8 +467,7 @@ class JobProcessor {
                     log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
                             ended ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
                 }
-                if (last && ledgerOf(round).stream().noneMatch(entry -> entry.isActive()
-                        && !entry.requestId().equals(job.falRequestId()))) {
+                if (last && ledgerOf(round).stream().noneMatch(entry -> entry.isUnsettledExtraOf(job))) {
                     job.releaseLease();
                     round.released = true;
                 }
