@@ -64,12 +64,14 @@ public abstract class IntegrationTest {
         registry.add("spring.datasource.username", db::username);
         registry.add("spring.datasource.password", db::password);
         registry.add("falgate.fal.queue-url", () -> fal.baseUrl().toString());
+        registry.add("falgate.fal.api-url", () -> fal.baseUrl() + "/v1");
         registry.add("falgate.webhook.jwks-url", () -> fal.jwksUrl().toString());
     }
 
     @BeforeEach
     void resetSimulator() {
         fal.reset();
+        fal.listOnClock(clock); // fal's listing keeps the gateway's time, however far a test moved it
     }
 
     // --- calling the gateway as a client would ----------------------------------------------------

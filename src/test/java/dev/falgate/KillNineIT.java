@@ -115,6 +115,7 @@ class KillNineIT {
         env.put("FAL_KEY", FAL_KEY);
         env.put("FALGATE_ADMIN_KEY", ADMIN_KEY);
         env.put("FAL_QUEUE_URL", fal.baseUrl().toString());
+        env.put("FAL_API_URL", fal.baseUrl() + "/v1");
         env.put("FALGATE_PUBLIC_URL", "http://127.0.0.1:" + port);
         env.put("FALGATE_FAL_JWKS_URL", fal.jwksUrl().toString());
         env.put("FALGATE_FAL_POLL_INTERVAL", "300ms");

@@ -68,6 +68,7 @@ public final class LocalFalgateApplication {
             standIns.add(simulator);
             System.setProperty("falgate.fal.key", SIMULATOR_KEY);
             System.setProperty("falgate.fal.queue-url", simulator.baseUrl().toString());
+            System.setProperty("falgate.fal.api-url", simulator.baseUrl() + "/v1");
             // The simulator signs and delivers fal's webhooks to this gateway, as fal would.
             String gateway = "http://127.0.0.1:" + System.getenv().getOrDefault("SERVER_PORT", "8080");
             if (!isSet("FALGATE_PUBLIC_URL")) {

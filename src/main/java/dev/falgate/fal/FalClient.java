@@ -8,6 +8,11 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +52,8 @@ public class FalClient {
 
     private static final Logger log = LoggerFactory.getLogger(FalClient.class);
     private static final int MAX_ANSWER_BYTES = 1024 * 1024;
+    /** Requests per listing page: with their inputs (prompts up to 4,000 characters) well under the answer cap. */
+    private static final int LISTING_PAGE = 50;
     /** Histogram buckets for fal call latency: a few, so p50/p99 can be read without a series per millisecond. */
     private static final Duration[] LATENCY_BUCKETS = {Duration.ofMillis(50), Duration.ofMillis(100),
             Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
@@ -107,6 +114,11 @@ public class FalClient {
         if (answer.status >= 200 && answer.status < 300) {
             return accepted(answer);
         }
+        if (!answer.isFalsOwnError()) {
+            // An intermediary's page (a 502/504 from a load balancer), a redirect, an empty body: nothing says fal
+            // did not create the request, so it may exist. See docs/fal-outcomes.md.
+            return new SubmitOutcome.Unknown("fal's side answered HTTP " + answer.status + " without fal's error body");
+        }
         if (answer.status == 401 || answer.status == 403) {
             return new SubmitOutcome.Retryable("fal refused our key or account (HTTP " + answer.status + "): "
                     + text(answer.body.path("detail")), answer.status, null, true);
@@ -115,7 +127,10 @@ public class FalClient {
             return new SubmitOutcome.Retryable("fal answered HTTP " + answer.status, answer.status,
                     answer.retryAfter(), false);
         }
-        return new SubmitOutcome.Rejected(answer.status, answer.detail(), answer.errorType());
+        if (answer.status >= 400) {
+            return new SubmitOutcome.Rejected(answer.status, answer.detail(), answer.errorType());
+        }
+        return new SubmitOutcome.Unknown("fal answered HTTP " + answer.status + " to a submit");
     }
 
     /** {@code GET status_url?logs=0}. */
@@ -128,7 +143,7 @@ public class FalClient {
         } catch (TransportFailure e) {
             return new StatusOutcome.Unavailable(e.getMessage());
         }
-        if (answer.status == 404) {
+        if (answer.status == 404 && answer.isFalsOwnError()) {
             return new StatusOutcome.NotFound();
         }
         if (answer.status < 200 || answer.status >= 300) {
@@ -136,15 +151,14 @@ public class FalClient {
         }
         JsonNode body = answer.body;
         return switch (body.path("status").asString("")) {
-            case "IN_QUEUE" -> new StatusOutcome.InQueue(body.path("queue_position").isIntegralNumber()
-                    ? body.path("queue_position").asInt() : null);
+            case "IN_QUEUE" -> new StatusOutcome.InQueue(intOrNull(body.path("queue_position")));
             case "IN_PROGRESS" -> new StatusOutcome.InProgress();
             case "COMPLETED" -> new StatusOutcome.Completed(
                     body.hasNonNull("error") ? text(body.get("error")) : null,
                     body.hasNonNull("error_type") ? text(body.get("error_type")) : null,
                     body.path("metrics").path("inference_time").isNumber()
                             ? body.path("metrics").path("inference_time").decimalValue() : null);
-            default -> new StatusOutcome.Unavailable("fal sent an unknown status: " + body.path("status"));
+            default -> new StatusOutcome.Unavailable("fal sent an unknown status: " + abbreviated(body.path("status")));
         };
     }
 
@@ -156,13 +170,16 @@ public class FalClient {
         } catch (TransportFailure e) {
             return new ResultOutcome.Unavailable(e.getMessage());
         }
-        if (answer.status >= 200 && answer.status < 300) {
+        if (answer.status >= 200 && answer.status < 300 && answer.body.isObject()) {
             return new ResultOutcome.Output(answer.body, answer.billableUnits());
         }
-        if (answer.status == 401 || answer.status == 403 || answer.status == 429 || answer.status >= 500) {
-            return new ResultOutcome.Unavailable("fal answered HTTP " + answer.status + " to a result call");
+        if (answer.isModelError()) {
+            return new ResultOutcome.ModelError(answer.status, answer.detail(), answer.errorType(),
+                    answer.billableUnits());
         }
-        return new ResultOutcome.ModelError(answer.status, answer.detail(), answer.errorType(), answer.billableUnits());
+        // A redirect, a 404 or 400 after COMPLETED, a proxy's page, a 5xx without fal's error type: the result is
+        // not known yet, and the job (which fal may have billed) must not end on it. Asked again until the deadline.
+        return new ResultOutcome.Unavailable("fal answered HTTP " + answer.status + " to a result call");
     }
 
     /** {@code PUT cancel_url}. Safe to repeat; only {@link CancelOutcome#UNAVAILABLE} calls for another try. */
@@ -179,7 +196,57 @@ public class FalClient {
         if (answer.status == 400 && answer.body.path("status").asString("").equals("ALREADY_COMPLETED")) {
             return CancelOutcome.ALREADY_COMPLETED;
         }
-        return answer.status == 404 ? CancelOutcome.NOT_FOUND : CancelOutcome.UNAVAILABLE;
+        return answer.status == 404 && answer.isFalsOwnError() ? CancelOutcome.NOT_FOUND : CancelOutcome.UNAVAILABLE;
+    }
+
+    /** Our fal account's user id ({@code FAL_USER_ID}), or null when not configured. */
+    public String userId() {
+        return settings.userId() == null || settings.userId().isBlank() ? null : settings.userId().strip();
+    }
+
+    /**
+     * One page of fal's Platform API listing of our requests to the endpoint started in [{@code start},
+     * {@code end}), newest first, with the input each received: how a submit whose answer was lost is found
+     * without sending it again. Any answer but a well-formed page is {@link ListingOutcome.Unavailable}.
+     */
+    public ListingOutcome listRequests(Instant start, Instant end, String cursor) {
+        UriComponentsBuilder uri = UriComponentsBuilder.fromUri(settings.apiUrl())
+                .path("/models/requests/by-endpoint")
+                .queryParam("endpoint_id", settings.endpointId())
+                .queryParam("start", start.toString())
+                .queryParam("end", end.toString())
+                .queryParam("limit", LISTING_PAGE)
+                .queryParam("expand", "payloads");
+        if (cursor != null) {
+            uri.queryParam("cursor", cursor);
+        }
+        Answer answer;
+        try {
+            answer = call("list", HttpMethod.GET, uri.encode().build().toUri(), null);
+        } catch (TransportFailure e) {
+            return new ListingOutcome.Unavailable(e.getMessage());
+        }
+        if (answer.status < 200 || answer.status >= 300 || !answer.body.path("items").isArray()) {
+            return new ListingOutcome.Unavailable("fal answered HTTP " + answer.status + " to the request listing");
+        }
+        List<ListingOutcome.Listed> items = new ArrayList<>();
+        for (JsonNode item : answer.body.path("items")) {
+            if (item.path("request_id").isString()) {
+                items.add(new ListingOutcome.Listed(item.path("request_id").asString(), instantOrNull(item.path("started_at")),
+                        item.path("json_input")));
+            }
+        }
+        JsonNode next = answer.body.path("next_cursor");
+        boolean more = answer.body.path("has_more").asBoolean(false) && next.isString() && !next.asString().isEmpty();
+        return new ListingOutcome.Page(items, more ? next.asString() : null);
+    }
+
+    private static Instant instantOrNull(JsonNode node) {
+        try {
+            return node.isString() ? OffsetDateTime.parse(node.asString()).toInstant() : null;
+        } catch (DateTimeParseException e) {
+            return null;
+        }
     }
 
     /**
@@ -200,15 +267,24 @@ public class FalClient {
 
     private SubmitOutcome accepted(Answer answer) {
         JsonNode body = answer.body;
-        String requestId = body.path("request_id").asString("");
+        String requestId = body.path("request_id").isString() ? body.path("request_id").asString() : "";
         if (requestId.isBlank()) {
             // A 2xx without an id: fal did something we cannot follow. Treat as unknown, never as "not created".
             return new SubmitOutcome.Unknown("fal answered HTTP " + answer.status + " without a request_id");
         }
         FalRequest request = new FalRequest(requestId, uri(body.path("status_url")), uri(body.path("response_url")),
                 uri(body.path("cancel_url")));
-        Integer position = body.path("queue_position").isIntegralNumber() ? body.path("queue_position").asInt() : null;
-        return new SubmitOutcome.Accepted(request, position);
+        return new SubmitOutcome.Accepted(request, intOrNull(body.path("queue_position")));
+    }
+
+    /** A number that fits an int, else null: a field we only display must never lose the request id around it. */
+    private static Integer intOrNull(JsonNode node) {
+        return node.isIntegralNumber() && node.canConvertToInt() ? node.asInt() : null;
+    }
+
+    private static String abbreviated(JsonNode node) {
+        String text = node.toString();
+        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
     }
 
     /** One call to fal, timed into {@code falgate.fal.calls} by operation and outcome (HTTP status class or transport). */
@@ -275,6 +351,21 @@ public class FalClient {
     /** An HTTP answer from fal: status, headers and the body parsed as JSON where it is JSON. */
     private record Answer(int status, HttpHeaders headers, JsonNode body) {
 
+        /**
+         * fal's own JSON error answer ({@code {"detail": ...}}): only this proves fal itself answered, and so for a
+         * submit that it created nothing. An intermediary's HTML page proves nothing.
+         */
+        boolean isFalsOwnError() {
+            return body.isObject() && body.has("detail");
+        }
+
+        /** The model's own error for a finished request: fal's 422, or any error fal labels with its error type. */
+        boolean isModelError() {
+            boolean labelled = headers.getFirst("X-Fal-Error-Type") != null;
+            return (status == 422 && isFalsOwnError())
+                    || (labelled && status >= 400 && status != 401 && status != 403 && status != 429);
+        }
+
         JsonNode detail() {
             return body.has("detail") ? body.get("detail") : body;
         }
@@ -290,7 +381,9 @@ public class FalClient {
         BigDecimal billableUnits() {
             String units = headers.getFirst("x-fal-billable-units");
             try {
-                return units == null ? null : new BigDecimal(units.strip());
+                BigDecimal parsed = units == null ? null : new BigDecimal(units.strip());
+                // what fal billed is never negative; anything else is noise, not a bill
+                return parsed == null || parsed.signum() < 0 || parsed.precision() - parsed.scale() > 12 ? null : parsed;
             } catch (NumberFormatException e) {
                 return null;
             }

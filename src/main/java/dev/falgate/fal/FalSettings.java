@@ -26,12 +26,14 @@ record FalSettings(
         @DefaultValue("fal-ai/ltx-video-v097/extend") String endpointId,
         @DefaultValue("5s") Duration connectTimeout,
         @DefaultValue("30s") Duration responseTimeout,
-        URI publicUrl) {
+        URI publicUrl,
+        @DefaultValue("https://api.fal.ai/v1") URI apiUrl,
+        String userId) {
 
     @Override
     public String toString() {
         return "FalSettings[key=<redacted>, queueUrl=" + queueUrl + ", endpointId=" + endpointId
                 + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout
-                + ", publicUrl=" + publicUrl + "]";
+                + ", publicUrl=" + publicUrl + ", apiUrl=" + apiUrl + ", userId=" + userId + "]";
     }
 }

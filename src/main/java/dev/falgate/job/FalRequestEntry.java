@@ -35,6 +35,7 @@ class FalRequestEntry extends StoredOnce<String> {
     private BigDecimal costUsd;
     private Instant createdAt;
     private Instant settledAt;
+    private int settleAttempts;
 
     protected FalRequestEntry() {
         // for JPA
@@ -63,6 +64,7 @@ class FalRequestEntry extends StoredOnce<String> {
             return; // settled by an earlier delivery or round: the first outcome stands
         }
         boolean billed = outcome.equals("completed") || (billable != null && billable.signum() > 0);
+        // 'unsettled': fal never told; booked at nothing and flagged (fal_request.status) for reconciliation
         status = outcome;
         billableUnits = billable;
         costUsd = billed ? price : BigDecimal.ZERO;
@@ -79,9 +81,21 @@ class FalRequestEntry extends StoredOnce<String> {
         return ACTIVE.equals(status);
     }
 
-    /** An extra: a request fal still runs for the job besides the job's own, to be cancelled and booked. */
+    /**
+     * An extra: a request fal still runs for the job besides the job's own, or the job's own after the job ended
+     * without it (its deadline), to be cancelled and booked as fal bills it.
+     */
     boolean isUnsettledExtraOf(Job job) {
-        return isActive() && !requestId.equals(job.falRequestId());
+        return isActive() && (!requestId.equals(job.falRequestId()) || job.status().isTerminal());
+    }
+
+    /** One more look at an unsettled request that told nothing; the looks are bounded (see WorkerSettings). */
+    void countSettleAttempt() {
+        settleAttempts++;
+    }
+
+    int settleAttempts() {
+        return settleAttempts;
     }
 
     FalRequest falRequest() {
@@ -96,6 +110,7 @@ class FalRequestEntry extends StoredOnce<String> {
 
     String requestId() { return requestId; }
     UUID jobId() { return jobId; }
+    String learnedVia() { return learnedVia; }
     String status() { return status; }
     Instant cancelRequestedAt() { return cancelRequestedAt; }
     BigDecimal costUsd() { return costUsd; }

@@ -67,6 +67,7 @@ class Job extends StoredOnce<UUID> {
     private String requestHash;
     private Instant cancelRequestedAt;
     private Instant refusedSince;
+    private Instant deadlineAt;
 
     private Instant createdAt;
     private Instant submittedAt;
@@ -83,9 +84,12 @@ class Job extends StoredOnce<UUID> {
         return id;
     }
 
-    /** A new job, due for submission at once, charged {@code price} for each video fal bills for it. */
+    /**
+     * A new job, due for submission at once, charged {@code price} for each video fal bills for it, and ended
+     * at {@code deadline} at the latest.
+     */
     static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price,
-            String idempotencyKey, String requestHash, Instant now) {
+            String idempotencyKey, String requestHash, Instant now, Instant deadline) {
         Job job = new Job();
         job.idempotencyKey = idempotencyKey;
         job.requestHash = requestHash;
@@ -99,6 +103,7 @@ class Job extends StoredOnce<UUID> {
         job.createdAt = now;
         job.updatedAt = now;
         job.nextAttemptAt = now;
+        job.deadlineAt = deadline;
         return job;
     }
 
@@ -110,6 +115,10 @@ class Job extends StoredOnce<UUID> {
      */
     void beginSubmit(Instant now) {
         requireStatus(JobStatus.QUEUED, "begin a submit");
+        if (cancelRequestedAt != null) {
+            // once a caller was told "cancelled", nothing may reach fal for the job any more
+            throw new IllegalStateException("job " + id + " has a cancel requested; cannot begin a submit");
+        }
         attempts++;
         submitStartedAt = now;
         updatedAt = now;
@@ -128,14 +137,14 @@ class Job extends StoredOnce<UUID> {
         refusedSince = null;
         submittedAt = now;
         updatedAt = now;
-        nextAttemptAt = firstPoll;
+        nextAttemptAt = notAfterDeadline(firstPoll);
     }
 
     /** fal created nothing (5xx, 429, no connection): try the submit again at {@code due}. */
     void retrySubmitAt(Instant due, Instant now) {
         requireStatus(JobStatus.QUEUED, "retry a submit");
         submitStartedAt = null;
-        nextAttemptAt = due;
+        nextAttemptAt = notAfterDeadline(due);
         updatedAt = now;
     }
 
@@ -150,7 +159,7 @@ class Job extends StoredOnce<UUID> {
     /** The submit's answer was lost: fal may hold the request. Keep the evidence, look again at {@code due}. */
     void awaitUnknownSubmitUntil(Instant due, Instant now) {
         requireStatus(JobStatus.QUEUED, "await an unknown submit");
-        nextAttemptAt = due;
+        nextAttemptAt = notAfterDeadline(due);
         updatedAt = now;
     }
 
@@ -181,7 +190,7 @@ class Job extends StoredOnce<UUID> {
 
     void pollAgainAt(Instant nextPoll, Instant now) {
         requireAtFal("poll again");
-        nextAttemptAt = nextPoll;
+        nextAttemptAt = notAfterDeadline(nextPoll);
         updatedAt = now;
     }
 
@@ -257,8 +266,18 @@ class Job extends StoredOnce<UUID> {
         if (due == null && !status.isTerminal()) {
             throw new IllegalStateException("job " + id + " is " + status.value() + " and must stay due");
         }
-        nextAttemptAt = due;
+        nextAttemptAt = status.isTerminal() ? due : notAfterDeadline(due);
         updatedAt = now;
+    }
+
+    /** Whether the job is unfinished at or after its deadline: it must end now, whatever fal says. */
+    boolean isPastDeadline(Instant now) {
+        return !status.isTerminal() && deadlineAt != null && !now.isBefore(deadlineAt);
+    }
+
+    /** An unfinished job is never due later than its deadline, so the deadline is kept to the worker's tick. */
+    private Instant notAfterDeadline(Instant due) {
+        return deadlineAt != null && due != null && due.isAfter(deadlineAt) ? deadlineAt : due;
     }
 
     private void finish(BigDecimal cost, Instant now) {
@@ -347,4 +366,5 @@ class Job extends StoredOnce<UUID> {
     String requestHash() { return requestHash; }
     Instant cancelRequestedAt() { return cancelRequestedAt; }
     Instant refusedSince() { return refusedSince; }
+    Instant deadlineAt() { return deadlineAt; }
 }

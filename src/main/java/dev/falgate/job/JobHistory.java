@@ -152,7 +152,7 @@ class JobHistory {
                 row.getString("fal_request_id"), (Integer) row.getObject("queue_position"), row.getString("result"),
                 Usd.format(row.getBigDecimal("cost_usd")), row.getString("error"), row.getInt("attempts"),
                 instant(row, "cancel_requested_at"), instant(row, "created_at"), instant(row, "submitted_at"),
-                instant(row, "started_at"), instant(row, "completed_at"));
+                instant(row, "started_at"), instant(row, "completed_at"), instant(row, "deadline_at"));
     }
 
     private static String csvRow(ResultSet row) throws SQLException {

@@ -14,6 +14,7 @@ import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.NonTransientDataAccessException;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -48,9 +49,12 @@ class JobProcessor {
     private final JobMetrics metrics;
     private final SpendBook spendBook;
     private final Clock clock;
+    private final LostSubmitSearch lostSubmits;
 
     JobProcessor(JobRepository jobs, FalRequestLedger ledger, FalClient fal, TransactionTemplate tx,
-            WorkerSettings settings, JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock) {
+            WorkerSettings settings, JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock,
+            LostSubmitSearch lostSubmits) {
+        this.lostSubmits = lostSubmits;
         this.spendBook = spendBook;
         this.metrics = metrics;
         this.jobs = jobs;
@@ -85,7 +89,9 @@ class JobProcessor {
             return;
         }
         try {
-            if (job.status() == JobStatus.QUEUED) {
+            if (job.isPastDeadline(now())) {
+                endAtDeadline(job, round);
+            } else if (job.status() == JobStatus.QUEUED) {
                 submit(job, round);
             } else if (!job.status().isTerminal()) {
                 track(job, round, succeededRequestId);
@@ -111,7 +117,7 @@ class JobProcessor {
         return tx.execute(status -> {
             Job job = jobs.findForUpdate(round.claim.jobId()).orElse(null);
             if (job != null && job.isLeasedWith(round.claim.token()) && job.status() == JobStatus.QUEUED
-                    && !job.hasUnknownSubmit()) {
+                    && !job.hasUnknownSubmit() && !job.isCancelRequested() && !job.isPastDeadline(now())) {
                 job.beginSubmit(now());
                 round.submitBegun = true;
             }
@@ -138,18 +144,13 @@ class JobProcessor {
     private void submit(Job job, Round round) {
         Instant now = now();
         if (!round.submitBegun && job.hasUnknownSubmit()) {
-            Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
-            if (now.isBefore(graceEnds)) {
-                // Due only because a worker died mid-submit: fal may hold the request; its webhook will tell.
-                write(round, "await an unknown submit", j -> j.awaitUnknownSubmitUntil(graceEnds, now));
+            if (!resolveUnknownSubmit(job, round, now)) {
                 return;
             }
-            if (job.isCancelRequested()) {
-                write(round, "cancel", j -> j.markCancelled(bookedCost(round), now));
-                return;
-            }
-            log.warn("Job {}: the outcome of the submit sent at {} is still unknown after {}; submitting again",
-                    job.id(), job.submitStartedAt(), settings.unknownSubmitGrace());
+        } else if (!round.submitBegun && job.isCancelRequested()) {
+            // a cancel arrived while a submit was out, and that submit created nothing: nothing at fal to stop
+            write(round, "cancel", j -> j.markCancelled(bookedCost(round), now));
+            return;
         }
         if (!round.submitBegun && !keepingLease(round, "begin submit", j -> j.beginSubmit(now))) {
             return;
@@ -168,26 +169,98 @@ class JobProcessor {
         } else if (outcome instanceof SubmitOutcome.Retryable retry) {
             Duration delay = backoff(job.attempts() + 1, retry.retryAfter());
             log.warn("Job {}: submit not accepted, {}; retrying in {}", job.id(), retry.reason(), delay);
-            write(round, "schedule a submit retry", j -> j.retrySubmitAt(answered.plus(delay), answered));
+            write(round, "schedule a submit retry", cancelledOr(round, answered,
+                    j -> j.retrySubmitAt(answered.plus(delay), answered)));
         } else if (outcome instanceof SubmitOutcome.Unknown unknown) {
-            log.warn("Job {}: submit outcome unknown ({}); fal may hold it, not re-sending for {}", job.id(),
-                    unknown.reason(), settings.unknownSubmitGrace());
+            log.warn("Job {}: submit outcome unknown ({}); fal may hold it: searching fal's request listing, "
+                    + "never re-sending blindly", job.id(), unknown.reason());
             write(round, "await an unknown submit",
-                    j -> j.awaitUnknownSubmitUntil(answered.plus(settings.unknownSubmitGrace()), answered));
+                    j -> j.awaitUnknownSubmitUntil(answered.plus(settings.lostSubmitSearchInterval()), answered));
         }
+    }
+
+    /**
+     * The change to make after a submit that created nothing, unless a cancel arrived while it was out: then the
+     * job is cancelled now, as its caller was told, and no later round submits it.
+     */
+    private Consumer<Job> cancelledOr(Round round, Instant now, Consumer<Job> change) {
+        return j -> {
+            if (j.isCancelRequested()) {
+                j.markCancelled(bookedCost(round), now);
+            } else {
+                change.accept(j);
+            }
+        };
+    }
+
+    /**
+     * A submit's answer was lost (or its worker died mid-submit): fal may hold a request we know nothing of. Search
+     * fal's request listing for it and adopt it; only once the listing answered without it after the grace may the
+     * job be sent again. While the listing cannot answer, the job waits (visibly: metric and health), never
+     * re-posting blindly; its deadline ends it at the latest. Returns whether the round should submit now.
+     */
+    private boolean resolveUnknownSubmit(Job job, Round round, Instant now) {
+        Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
+        LostSubmitSearch.Finding finding = lostSubmits.search(job.input(), job.submitStartedAt());
+        metrics.lostSubmitSearched(finding);
+        if (finding instanceof LostSubmitSearch.Found found) {
+            log.warn("Job {}: fal's request listing holds request {} with the job's input; adopting it", job.id(),
+                    found.requestId());
+            round.released = learnOfRequest(job.id(), new FalRequest(found.requestId(), null, null, null), null,
+                    round.claim, "listing");
+            return false;
+        }
+        Instant next = now.plus(settings.lostSubmitSearchInterval());
+        if (finding instanceof LostSubmitSearch.Unavailable unavailable) {
+            log.warn("Job {}: fal's request listing could not answer ({}); the job waits, it is not sent again",
+                    job.id(), unavailable.reason());
+            write(round, "await the request listing", j -> j.awaitUnknownSubmitUntil(next, now));
+            return false;
+        }
+        if (now.isBefore(graceEnds)) {
+            // fal may list a new request late: look again until the grace is over
+            write(round, "await an unknown submit",
+                    j -> j.awaitUnknownSubmitUntil(next.isBefore(graceEnds) ? next : graceEnds, now));
+            return false;
+        }
+        if (job.isCancelRequested()) {
+            write(round, "cancel", j -> j.markCancelled(bookedCost(round), now));
+            return false;
+        }
+        log.warn("Job {}: fal's request listing holds no request for the submit sent at {} after {}; submitting again",
+                job.id(), job.submitStartedAt(), settings.unknownSubmitGrace());
+        return true;
+    }
+
+    /**
+     * The job reached its deadline unfinished: it fails {@code deadline_exceeded}, charged what the ledger says fal
+     * billed so far. A request fal still holds for it is asked to cancel and then settled like an extra request
+     * (bounded), so a late bill is still booked.
+     */
+    private void endAtDeadline(Job job, Round round) {
+        FalRequest request = job.falRequest();
+        if (request != null) {
+            askFalToCancel(round, request);
+        }
+        Instant now = now();
+        log.error("Job {}: still {} at its deadline {}; failing it", job.id(), job.status().value(), job.deadlineAt());
+        write(round, "fail at the deadline", j -> j.markFailed(error("deadline_exceeded",
+                "The job did not finish within " + settings.jobMaxAge() + " of its acceptance (while "
+                        + j.status().value() + ")", null, null, null), null, bookedCost(round), now));
     }
 
     /** fal refuses our key or account: the job waits (uncharged) for an operator, up to the maximum wait. */
     private void refused(Job job, Round round, SubmitOutcome.Retryable retry, Instant now) {
         Instant since = job.refusedSince() != null ? job.refusedSince() : now;
         if (!now.isBefore(since.plus(settings.refusedMaxWait()))) {
-            write(round, "give up on a refused job", j -> j.markFailed(error("fal_unavailable",
+            write(round, "give up on a refused job", cancelledOr(round, now, j -> j.markFailed(error("fal_unavailable",
                     "fal refused our key or account for " + settings.refusedMaxWait() + "; the job was never run",
-                    retry.httpStatus(), null, null), null, bookedCost(round), now));
+                    retry.httpStatus(), null, null), null, bookedCost(round), now)));
             return;
         }
         log.warn("Job {}: {}; retrying in {}", job.id(), retry.reason(), settings.refusedRetry());
-        write(round, "wait for fal to accept us", j -> j.refusedByFal(now.plus(settings.refusedRetry()), now));
+        write(round, "wait for fal to accept us",
+                cancelledOr(round, now, j -> j.refusedByFal(now.plus(settings.refusedRetry()), now)));
     }
 
     /**
@@ -196,9 +269,14 @@ class JobProcessor {
      * delivered. Repeated news changes nothing. Returns whether the submitting round's lease was given back.
      */
     boolean learnOfRequest(UUID jobId, FalRequest request, Integer position, JobClaims.Claim claim) {
+        return learnOfRequest(jobId, request, position, claim, "submit");
+    }
+
+    private boolean learnOfRequest(UUID jobId, FalRequest request, Integer position, JobClaims.Claim claim,
+            String via) {
         Boolean released = tx.execute(status -> {
             Job job = jobs.findForUpdate(jobId).orElseThrow();
-            boolean adopted = learn(job, request, position, "submit", null);
+            boolean adopted = learn(job, request, position, via, null);
             // the submitting worker's round ends here: give its lease back in the same transaction
             if (adopted && job.isLeasedWith(claim.token())) {
                 job.releaseLease();
@@ -207,6 +285,42 @@ class JobProcessor {
             return false;
         });
         return Boolean.TRUE.equals(released);
+    }
+
+    /** Whose a request named by fal's webhook is, as far as falgate can tell. */
+    enum Ownership {
+        /** falgate created it itself (its submit's answer named it). */
+        CREATED,
+        /** falgate knows it already, learned from an earlier webhook or the request listing. */
+        KNOWN,
+        /** Unknown here, but a status call with our key answers for it: our account holds it. */
+        CONFIRMED,
+        /** Our key's status call answers 404: another account's request. Never booked, never asked about again. */
+        NOT_OURS,
+        /** Unknown here, and fal could not answer the status call: cannot be adopted yet. */
+        UNCONFIRMED,
+        /** Unknown here, for a job that does not exist: nothing to adopt it for, and fal is not asked. */
+        NO_SUCH_JOB
+    }
+
+    /**
+     * Whether the request a webhook names is ours. fal signs every account's deliveries with the same keys, so a
+     * valid signature does not say whose request it is: one we did not create is adopted only once fal answers a
+     * status call for it with our key.
+     */
+    Ownership ownershipOf(UUID jobId, String requestId) {
+        FalRequestEntry known = ledger.findById(requestId).orElse(null);
+        if (known != null) {
+            return known.learnedVia().equals("submit") ? Ownership.CREATED : Ownership.KNOWN;
+        }
+        if (!jobs.existsById(jobId)) {
+            return Ownership.NO_SUCH_JOB;
+        }
+        StatusOutcome status = fal.status(new FalRequest(requestId, null, null, null));
+        if (status instanceof StatusOutcome.NotFound) {
+            return Ownership.NOT_OURS;
+        }
+        return status instanceof StatusOutcome.Unavailable ? Ownership.UNCONFIRMED : Ownership.CONFIRMED;
     }
 
     /** A lease a webhook's request takes for its own round, as a claim would have. */
@@ -355,12 +469,25 @@ class JobProcessor {
         if (completed.succeeded() && video != null && video.path("url").isString()) {
             ResultOutcome.Output output = (ResultOutcome.Output) result;
             JsonNode seed = output.body().path("seed");
-            write(round, "complete", j -> {
-                settle(round, j, requestId, "completed", output.billableUnits(), now);
-                j.markCompleted(json.writeValueAsString(output.body()), seed.canConvertToLong() ? seed.asLong() : null,
-                        video.path("url").asString(), completed.inferenceTimeSeconds(), output.billableUnits(),
-                        bookedCost(round), now);
-            });
+            try {
+                write(round, "complete", j -> {
+                    settle(round, j, requestId, "completed", output.billableUnits(), now);
+                    j.markCompleted(json.writeValueAsString(output.body()), seed.canConvertToLong() ? seed.asLong() : null,
+                            video.path("url").asString(), completed.inferenceTimeSeconds(), output.billableUnits(),
+                            bookedCost(round), now);
+                });
+            } catch (NonTransientDataAccessException e) {
+                // A result the database refuses would be fetched and refused again forever: end the job clearly.
+                // fal completed (and billed) the request, so it is booked as completed.
+                log.error("Job {}: fal's result for request {} cannot be stored ({}); failing the job", job.id(),
+                        requestId, e.getClass().getSimpleName());
+                write(round, "fail an unstorable result", j -> {
+                    settle(round, j, requestId, "completed", null, now);
+                    j.markFailed(error("result_unstorable", "fal completed the request but its result could not be "
+                            + "stored (" + e.getClass().getSimpleName() + ")", null, null, null), null,
+                            bookedCost(round), now);
+                });
+            }
             return;
         }
         BigDecimal billable = billableUnitsOf(result);
@@ -402,21 +529,33 @@ class JobProcessor {
                 continue;
             }
             FalRequest request = extra.falRequest();
+            String requestId = request.requestId();
+            if (extra.settleAttempts() >= settings.settleMaxAttempts()) {
+                // fal never told us how it ended: stop asking, book nothing, and say so loudly for reconciliation
+                log.error("Job {}: fal request {} did not settle in {} looks; booked unsettled at 0.00, check it "
+                        + "against fal's invoice", job.id(), requestId, extra.settleAttempts());
+                Instant now = now();
+                keepingLease(round, "give up settling a fal request", j -> settle(round, j, requestId, "unsettled", null, now));
+                metrics.unsettled();
+                continue;
+            }
             if (extra.cancelRequestedAt() == null) {
                 askFalToCancel(round, request);
             }
-            if (!(fal.status(request) instanceof StatusOutcome.Completed completed)) {
+            StatusOutcome status = fal.status(request);
+            ResultOutcome result = status instanceof StatusOutcome.Completed ? fal.result(request) : null;
+            if (result == null || result instanceof ResultOutcome.Unavailable) {
+                keepingLease(round, "count a look at a fal request",
+                        j -> ledgerOf(round).stream().filter(entry -> entry.requestId().equals(requestId)).findFirst()
+                                .ifPresent(FalRequestEntry::countSettleAttempt));
                 continue;
             }
-            ResultOutcome result = fal.result(request);
-            if (result instanceof ResultOutcome.Unavailable) {
-                continue;
-            }
+            StatusOutcome.Completed completed = (StatusOutcome.Completed) status;
             BigDecimal billable = billableUnitsOf(result);
             String outcome = completed.succeeded() && result instanceof ResultOutcome.Output ? "completed" : "cancelled";
             Instant now = now();
             keepingLease(round, "settle an extra fal request", j -> {
-                settle(round, j, request.requestId(), outcome, billable, now);
+                settle(round, j, requestId, outcome, billable, now);
                 if (j.status().isTerminal()) {
                     BigDecimal before = j.costUsd();
                     j.rebook(bookedCost(round), now);
@@ -424,8 +563,7 @@ class JobProcessor {
                     spendBook.jobRebooked(j.client(), j.completedAt(), j.costUsd().subtract(before));
                 }
             });
-            log.warn("Job {}: extra fal request {} ended {}; booked as fal bills it", job.id(), request.requestId(),
-                    outcome);
+            log.warn("Job {}: extra fal request {} ended {}; booked as fal bills it", job.id(), requestId, outcome);
         }
     }
 

@@ -25,11 +25,12 @@ record JobResource(
         Instant createdAt,
         Instant submittedAt,
         Instant startedAt,
-        Instant completedAt) {
+        Instant completedAt,
+        @Schema(description = "When the job ends failed (deadline_exceeded) at the latest, if it has not ended before") Instant deadlineAt) {
 
     static JobResource of(Job job) {
         return new JobResource(job.id(), job.client(), job.status(), job.input(), job.metadata(), job.falRequestId(),
                 job.queuePosition(), job.result(), Usd.format(job.costUsd()), job.error(), job.attempts(), job.cancelRequestedAt(), job.createdAt(),
-                job.submittedAt(), job.startedAt(), job.completedAt());
+                job.submittedAt(), job.startedAt(), job.completedAt(), job.deadlineAt());
     }
 }

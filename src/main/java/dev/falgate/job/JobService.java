@@ -27,6 +27,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.access.Caller;
 import dev.falgate.access.Scope;
+import dev.falgate.fal.FalAccount;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.spend.SpendBook;
@@ -59,10 +60,15 @@ public class JobService {
     private final String endpointId;
     private final JsonMapper json;
     private final Clock clock;
+    private final WorkerSettings workerSettings;
+    private final FalAccount falAccount;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobWorker worker,
             JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
-            GroupCommit groupCommit, FalClient fal, JsonMapper json, Clock clock) {
+            GroupCommit groupCommit, FalClient fal, JsonMapper json, Clock clock, WorkerSettings workerSettings,
+            FalAccount falAccount) {
+        this.falAccount = falAccount;
+        this.workerSettings = workerSettings;
         this.spendBook = spendBook;
         this.groupCommit = groupCommit;
         this.metrics = metrics;
@@ -98,9 +104,10 @@ public class JobService {
             }
         }
         BigDecimal price = pricing.priceOf(endpointId);
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Job job = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
                 request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
-                clock.instant().truncatedTo(ChronoUnit.MICROS));
+                now, now.plus(workerSettings.jobMaxAge()));
         GroupCommit.Outcome outcome;
         try {
             outcome = groupCommit.insert(job);
@@ -169,9 +176,19 @@ public class JobService {
      * answered. That round's fal calls may outlast fal's 15 s delivery timeout; fal then delivers again, which
      * changes nothing.
      */
-    public void falReported(UUID jobId, String requestId, boolean succeeded) {
-        if (!worker.takeFalNews(jobId, new FalRequest(requestId, null, null, null), succeeded)) {
-            log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);
+    public void falReported(UUID jobId, String requestId, String userId, boolean succeeded) {
+        if (!falAccount.mayBeOurs(userId)) {
+            throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized",
+                    "The delivery names another fal account's user.");
+        }
+        switch (worker.takeFalNews(jobId, new FalRequest(requestId, null, null, null), succeeded)) {
+            case TAKEN_FOR_OWN_REQUEST -> falAccount.learnFrom(userId);
+            case TAKEN -> { }
+            case UNKNOWN_JOB -> log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);
+            case NOT_OURS -> log.warn("fal webhook for job {} names request {}, which fal does not know for our key "
+                    + "(another account's); ignored", jobId, requestId);
+            case UNCONFIRMED -> throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "fal_unconfirmed",
+                    "fal could not confirm request " + requestId + " to our key yet; deliver it again later.");
         }
     }
 

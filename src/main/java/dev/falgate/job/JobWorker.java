@@ -47,6 +47,8 @@ class JobWorker implements SmartLifecycle {
     private boolean wakeRequested;
     private volatile boolean running;
     private volatile boolean started;
+    private volatile long lastLoopAt = System.nanoTime();
+    private final AtomicInteger loopRestarts = new AtomicInteger();
 
     @Autowired
     JobWorker(JobClaims claims, JobProcessor processor, WorkerSettings settings, Clock clock) {
@@ -102,10 +104,23 @@ class JobWorker implements SmartLifecycle {
      * thread and database connection from callers; beyond that the job waits, due, for the worker, which is
      * woken.
      *
+     * A request falgate did not create itself is first confirmed with our key (see
+     * {@link JobProcessor#ownershipOf}); another account's request changes nothing and is never asked about again.
+     *
      * @param succeeded fal reported (signed) that the request completed successfully
-     * @return whether the job exists
+     * @return what became of the news
      */
-    boolean takeFalNews(UUID jobId, FalRequest request, boolean succeeded) {
+    FalNews takeFalNews(UUID jobId, FalRequest request, boolean succeeded) {
+        JobProcessor.Ownership ownership = processor.ownershipOf(jobId, request.requestId());
+        if (ownership == JobProcessor.Ownership.NO_SUCH_JOB) {
+            return FalNews.UNKNOWN_JOB;
+        }
+        if (ownership == JobProcessor.Ownership.NOT_OURS) {
+            return FalNews.NOT_OURS;
+        }
+        if (ownership == JobProcessor.Ownership.UNCONFIRMED) {
+            return FalNews.UNCONFIRMED;
+        }
         boolean ownRound = immediateRounds.tryAcquire();
         try {
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -116,12 +131,29 @@ class JobWorker implements SmartLifecycle {
             } else if (news.jobExists()) {
                 wake();
             }
-            return news.jobExists();
+            if (!news.jobExists()) {
+                return FalNews.UNKNOWN_JOB;
+            }
+            return ownership == JobProcessor.Ownership.CREATED ? FalNews.TAKEN_FOR_OWN_REQUEST : FalNews.TAKEN;
         } finally {
             if (ownRound) {
                 immediateRounds.release();
             }
         }
+    }
+
+    /** What became of a webhook's news. */
+    enum FalNews {
+        /** Taken, for a request falgate created itself: the delivery also shows which fal account is ours. */
+        TAKEN_FOR_OWN_REQUEST,
+        /** Taken (a request learned before, or one fal confirmed to our key). */
+        TAKEN,
+        /** No such job: answered all the same, so fal stops delivering. */
+        UNKNOWN_JOB,
+        /** Another fal account's request: nothing changed. */
+        NOT_OURS,
+        /** fal could not confirm the request to our key yet: fal should deliver again. */
+        UNCONFIRMED
     }
 
     /**
@@ -142,6 +174,7 @@ class JobWorker implements SmartLifecycle {
     private void pump() {
         Semaphore free = new Semaphore(settings.concurrency());
         while (running) {
+            lastLoopAt = System.nanoTime();
             try {
                 int slots = free.availablePermits();
                 Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -171,6 +204,34 @@ class JobWorker implements SmartLifecycle {
         }
     }
 
+    /**
+     * Runs the loop and restarts it if it dies: an {@link Error} (a stack overflow in one round, an out-of-memory
+     * that passed) must not silently stop every job's tracking on this instance.
+     */
+    private void supervise() {
+        while (running) {
+            try {
+                pump();
+            } catch (Throwable e) { // NOPMD: the loop must survive anything but a stop
+                loopRestarts.incrementAndGet();
+                log.error("Job worker loop died; restarting it", e);
+                awaitWake(settings.idleDelay());
+            }
+        }
+    }
+
+    /** Whether the background loop runs and has turned within {@code within}; true where it is disabled. */
+    boolean loopAlive(Duration within) {
+        if (!settings.enabled() || !started) {
+            return true;
+        }
+        return loop != null && loop.isAlive() && System.nanoTime() - lastLoopAt < within.toNanos();
+    }
+
+    int loopRestarts() {
+        return loopRestarts.get();
+    }
+
     private void awaitWake(Duration atMost) {
         synchronized (signal) {
             if (!wakeRequested && running) {
@@ -195,7 +256,7 @@ class JobWorker implements SmartLifecycle {
             return;
         }
         running = true;
-        loop = daemon(this::pump, "falgate-worker");
+        loop = daemon(this::supervise, "falgate-worker");
         loop.start();
         log.info("Job worker {} started: {} at once, polling fal every {}", owner, settings.concurrency(),
                 settings.pollInterval());

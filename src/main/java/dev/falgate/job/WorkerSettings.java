@@ -26,11 +26,17 @@ import org.springframework.validation.annotation.Validated;
  * @param retryCap         the longest backoff between submit retries (default 5m)
  * @param refusedRetry     the pause after fal refused our key or account (401/403), an operator problem (default 1m)
  * @param refusedMaxWait   how long a job waits for fal to accept our key or account again before it fails with
- *                         {@code fal_unavailable}, uncharged (default 24h)
+ *                         {@code fal_unavailable}, uncharged (default 12h, within the job's 24 h deadline)
  * @param unknownSubmitGrace how long a job whose submit answer was lost waits before it is submitted again
  *                         ({@code FALGATE_SUBMIT_UNKNOWN_GRACE}, default 10m)
  * @param lostRequestAfter how long fal may answer 404 for a job's request before the job fails as
  *                         {@code fal_request_lost}, uncharged: fal cannot bill what it does not know (default 1h)
+ * @param jobMaxAge       how long a job may take from acceptance to its end ({@code FALGATE_JOB_MAX_AGE}, default 24h):
+ *                         at {@code deadline_at} an unfinished job fails {@code deadline_exceeded}, charged what fal billed
+ * @param lostSubmitSearchInterval how often a job whose submit answer was lost searches fal's request listing for
+ *                         its request (default 30s); also the pause after the listing could not answer
+ * @param settleMaxAttempts how many times an extra fal request (or the request of a job ended by its deadline) is
+ *                         looked at before it is booked {@code unsettled} at 0.00 and left to ops (default 50)
  * @param shutdownGrace    how long a stopping instance waits for its fal calls under way before it gives
  *                         back its leases anyway (default 30s)
  */
@@ -47,8 +53,11 @@ record WorkerSettings(
         @DefaultValue("2s") @NotNull Duration retryBase,
         @DefaultValue("5m") @NotNull Duration retryCap,
         @DefaultValue("1m") @NotNull Duration refusedRetry,
-        @DefaultValue("24h") @NotNull Duration refusedMaxWait,
+        @DefaultValue("12h") @NotNull Duration refusedMaxWait,
         @DefaultValue("10m") @NotNull Duration unknownSubmitGrace,
         @DefaultValue("1h") @NotNull Duration lostRequestAfter,
-        @DefaultValue("30s") @NotNull Duration shutdownGrace) {
+        @DefaultValue("30s") @NotNull Duration shutdownGrace,
+        @DefaultValue("24h") @NotNull Duration jobMaxAge,
+        @DefaultValue("30s") @NotNull Duration lostSubmitSearchInterval,
+        @DefaultValue("50") @Min(1) int settleMaxAttempts) {
 }

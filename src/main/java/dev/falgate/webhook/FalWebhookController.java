@@ -59,7 +59,7 @@ class FalWebhookController {
         String status = delivery.path("status").asString("?");
         log.info("Job {}: fal webhook for request {} ({})", job, requestId, status);
         // a signed "OK" is what fal's status call would say: the job's round goes straight to the result
-        jobs.falReported(job, requestId, status.equals("OK"));
+        jobs.falReported(job, requestId, userId, status.equals("OK"));
         return ResponseEntity.ok(Map.of("received", true));
     }
 

@@ -111,7 +111,7 @@ class FalClientTest {
 
     private static FalClient client(URI queueUrl) {
         FalSettings settings = new FalSettings(KEY, queueUrl, "fal-ai/ltx-video-v097/extend", Duration.ofSeconds(2),
-                Duration.ofSeconds(1), null);
+                Duration.ofSeconds(1), null, queueUrl.resolve("/v1"), null);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         return new FalClient(settings, WebClient.builder(), JsonMapper.builder().build(),
                 new FalAccessMonitor(Clock.systemUTC(), meters), meters);

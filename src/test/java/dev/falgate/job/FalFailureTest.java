@@ -131,7 +131,7 @@ class FalFailureTest extends IntegrationTest {
         assertThat(send(request("/actuator/prometheus").GET()).body())
                 .contains("falgate_fal_refusing 1.0").contains("falgate_fal_refusals_total{status=\"403\"}");
 
-        clock.advance(Duration.ofHours(23));
+        clock.advance(Duration.ofHours(11));
         WorkerRuns.untilIdle(worker);
         assertThat(job(id).path("status").asString()).as("still waiting for an operator").isEqualTo("queued");
         clock.advance(Duration.ofHours(1));
@@ -147,25 +147,6 @@ class FalFailureTest extends IntegrationTest {
         WorkerRuns.untilIdle(worker); // fal accepts us again
         assertThat(body(send(request("/actuator/health").GET())).path("components").path("fal").path("status")
                 .asString()).isEqualTo("UP");
-    }
-
-    @Test
-    void lostSubmitAnswerIsNotResentBeforeTheGraceEnds() {
-        String marker = UUID.randomUUID().toString();
-        String id = submit(marker);
-        fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
-
-        WorkerRuns.untilIdle(worker);
-        assertThat(job(id).path("status").asString()).isEqualTo("queued");
-        clock.advance(Duration.ofMinutes(9));
-        WorkerRuns.untilIdle(worker);
-        assertThat(submissionsFor(marker)).as("within the grace").hasSize(1);
-
-        clock.advance(Duration.ofMinutes(2));
-        WorkerRuns.untilIdle(worker);
-        assertThat(submissionsFor(marker)).as("after the grace").hasSize(2);
-        assertThat(job(id).path("status").asString()).isEqualTo("submitted");
-        assertThat(job(id).path("attempts").asInt()).isEqualTo(2);
     }
 
     @Test

@@ -34,15 +34,17 @@ class LeaseTest extends IntegrationTest {
         Thread.sleep(300); // the slow instance has marked its submit and waits for fal's answer
         clock.advance(settings.lease().plus(Duration.ofSeconds(1)));
         JobClaims.Claim next = claim(id, "next-instance");
-        processor.process(next); // the new holder sees a submit of unknown outcome and waits for fal to reveal it
+        Instant newHolderLooked = clock.instant();
+        processor.process(next); // the new holder sees a submit of unknown outcome and searches fal's listing for it
         Map<String, Object> newer = row(id);
         late.get();
 
         Map<String, Object> after = row(id);
         assertThat(after.get("next_attempt_at")).as("the late worker's retry time was not written")
                 .isEqualTo(newer.get("next_attempt_at"));
-        assertThat(((Timestamp) after.get("next_attempt_at")).toInstant())
-                .isEqualTo(((Timestamp) after.get("submit_started_at")).toInstant().plus(settings.unknownSubmitGrace()));
+        assertThat(((Timestamp) after.get("next_attempt_at")).toInstant()).as("the new holder searches again soon")
+                .isEqualTo(newHolderLooked.plus(settings.lostSubmitSearchInterval()));
+        assertThat(after.get("submit_started_at")).as("the submit's outcome is still unknown").isNotNull();
         assertThat(after.get("lease_token")).isNull();
         assertThat(fal.submissions().stream().filter(r -> r.body().contains(marker))).hasSize(1);
     }

@@ -177,6 +177,7 @@ class FalWebhookTest extends IntegrationTest {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
         fal.setTiming(Duration.ofHours(1), Duration.ZERO); // the lost request waits in fal's queue
+        fal.listingLag(Duration.ofHours(2)); // and fal's listing is too late to show it within the grace
         String id = submit(marker);
         runWorker();
         String lost = lostRequestOf(id);
@@ -202,6 +203,7 @@ class FalWebhookTest extends IntegrationTest {
     void aDuplicateFalCompletedIsBookedAsFalBillsIt() {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
+        fal.listingLag(Duration.ofHours(2)); // fal's listing is too late to show it within the grace
         String id = submit(marker);
         runWorker();
         String lost = lostRequestOf(id);
@@ -217,6 +219,62 @@ class FalWebhookTest extends IntegrationTest {
         assertThat(job.path("status").asString()).isEqualTo("completed");
         assertThat(job.path("cost_usd").asString()).as("fal billed both: so do our books").isEqualTo("0.24");
         assertThat(ledgerRows(id)).hasSize(2).extracting(row -> row.get("status")).containsOnly("completed");
+    }
+
+    @Test
+    void aDeliveryFromAnotherFalAccountForOurJobIsRefusedOnceOurAccountIsKnown() {
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        String ours = job(id).path("fal_request_id").asString();
+        assertThat(fal.deliverWebhook(ours, gateway(), clock.instant())).as("our own: teaches our user id").isEqualTo(200);
+        String foreign = fal.createForeignRequest(PUBLIC_URL + "/fal/webhooks/" + id);
+
+        int status = fal.deliverForeignWebhook(foreign, gateway(), clock.instant(), "another-fal-user");
+
+        assertThat(status).isEqualTo(401);
+        assertThat(job(id).path("fal_request_id").asString()).isEqualTo(ours);
+        assertThat(ledgerRows(id)).extracting(row -> row.get("request_id")).containsExactly(ours);
+        assertThat(falCallsFor(foreign)).as("never asked about").isZero();
+    }
+
+    @Test
+    void anotherAccountsRequestUnderOurUserIdIsConfirmedWithOurKeyAndNeverAdopted() {
+        fal.setTiming(Duration.ofHours(1), Duration.ZERO);
+        String id = submit(UUID.randomUUID().toString());
+        runWorker();
+        String ours = job(id).path("fal_request_id").asString();
+        String foreign = fal.createForeignRequest(PUBLIC_URL + "/fal/webhooks/" + id);
+
+        // correctly signed by fal, naming our user id: only a status call with our key can tell
+        int status = fal.deliverForeignWebhook(foreign, gateway(), clock.instant(), FalSimulator.USER_ID);
+        runWorker();
+        clock.advance(Duration.ofMinutes(5));
+        runWorker();
+
+        assertThat(status).isEqualTo(200);
+        JsonNode job = job(id);
+        assertThat(job.path("fal_request_id").asString()).as("our own request stays the job's").isEqualTo(ours);
+        assertThat(ledgerRows(id)).extracting(row -> row.get("request_id")).as("the foreign id is never booked")
+                .containsExactly(ours);
+        assertThat(falCallsFor(foreign)).as("one status call to check it, nothing after").isEqualTo(1);
+        assertThat(fal.received()).noneMatch(r -> r.method().equals("PUT") && r.path().contains(ours));
+    }
+
+    @Test
+    void aRequestFalCannotConfirmYetIsAnswered503SoFalDeliversAgain() {
+        String marker = UUID.randomUUID().toString();
+        fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
+        String id = submit(marker);
+        runWorker();
+        String lost = lostRequestOf(id);
+        fal.answerNext(FalSimulator.Operation.STATUS, lost, FalSimulator.Canned.html(502, "<html>Bad Gateway</html>"));
+
+        assertThat(fal.deliverWebhook(lost, gateway(), clock.instant())).isEqualTo(503);
+        assertThat(ledgerRows(id)).as("not booked while unconfirmed").isEmpty();
+        assertThat(fal.deliverWebhook(lost, gateway(), clock.instant())).isEqualTo(200);
+
+        assertThat(job(id).path("status").asString()).isEqualTo("completed");
+        assertThat(ledgerRows(id)).singleElement().satisfies(row -> assertThat(row).containsEntry("learned_via", "webhook"));
     }
 
     /** The request fal created for the job whose answer was lost (the simulator knows it by its webhook URL). */
