@@ -31,7 +31,9 @@ import tools.jackson.databind.json.JsonMapper;
         "falgate.fal.response-timeout=2s",
         "falgate.fal.public-url=" + IntegrationTest.PUBLIC_URL,
         // the tests drive polling by hand; the 60 s default while webhooks are on would only slow them down
-        "falgate.worker.webhook-poll-interval=2s"
+        "falgate.worker.webhook-poll-interval=2s",
+        // several test contexts stay cached at once: each must not hold 20 idle connections of PostgreSQL's 100
+        "spring.datasource.hikari.minimum-idle=1"
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {

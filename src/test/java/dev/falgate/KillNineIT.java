@@ -51,7 +51,6 @@ class KillNineIT {
             fal.setTiming(Duration.ofMillis(300), Duration.ofMillis(700));
             Process process = start(port, fal);
             List<String> ids = new ArrayList<>();
-            int kills = 0;
             try {
                 for (int i = 0; i < JOBS; i++) {
                     String key = "kill-nine-" + i;
@@ -68,7 +67,6 @@ class KillNineIT {
                     if (i % 8 == 7) {
                         Thread.sleep(random.nextInt(400));
                         process.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no lease released
-                        kills++;
                         process = start(port, fal);
                     }
                 }
@@ -82,7 +80,6 @@ class KillNineIT {
                 process.waitFor();
             }
 
-            assertThat(kills).isPositive();
             JdbcClient db = database();
             String jobIds = String.join(",", ids.stream().map(id -> "'" + id + "'").toList());
             List<Map<String, Object>> jobs = db.sql("select id::text, status, cost_usd, lease_token from job where id in ("

@@ -29,8 +29,6 @@ import dev.falgate.access.Caller;
 import dev.falgate.access.Scope;
 import dev.falgate.fal.FalAccount;
 import dev.falgate.fal.FalClient;
-import dev.falgate.fal.FalRequest;
-import dev.falgate.spend.SpendBook;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
 import dev.falgate.web.Usd;
@@ -54,7 +52,6 @@ public class JobService {
     private final PricingSettings pricing;
     private final JobWorker worker;
     private final JobMetrics metrics;
-    private final SpendBook spendBook;
     private final TransactionTemplate tx;
     private final GroupCommit groupCommit;
     private final String endpointId;
@@ -62,14 +59,17 @@ public class JobService {
     private final Clock clock;
     private final WorkerSettings workerSettings;
     private final FalAccount falAccount;
+    private final FalNews falNews;
+    private final JobWriter writer;
 
     JobService(JobRepository jobs, ExtendRequestValidator validator, PricingSettings pricing, JobWorker worker,
-            JobMetrics metrics, SpendBook spendBook, TransactionTemplate tx,
+            JobMetrics metrics, TransactionTemplate tx,
             GroupCommit groupCommit, FalClient fal, JsonMapper json, Clock clock, WorkerSettings workerSettings,
-            FalAccount falAccount) {
+            FalAccount falAccount, FalNews falNews, JobWriter writer) {
+        this.writer = writer;
         this.falAccount = falAccount;
+        this.falNews = falNews;
         this.workerSettings = workerSettings;
-        this.spendBook = spendBook;
         this.groupCommit = groupCommit;
         this.metrics = metrics;
         this.jobs = jobs;
@@ -157,12 +157,8 @@ public class JobService {
             }
             JobStatus before = found.status();
             found.requestCancel(clock.instant().truncatedTo(ChronoUnit.MICROS));
-            if (found.status() != before) {
-                metrics.entered(found);
-                spendBook.jobEnded(found.client(), found.completedAt(), found.costUsd()); // cancelled at once
-            }
-            log.info("Job {}: cancel requested by client {}{}", found.id(), caller.client(),
-                    found.status() != before ? "; " + before.value() + " -> " + found.status().value() : "");
+            log.info("Job {}: cancel requested by client {}", found.id(), caller.client());
+            writer.recordTransition(found, before); // cancelled at once: booked like any other end
             return found;
         });
         worker.wake();
@@ -181,7 +177,7 @@ public class JobService {
             throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized",
                     "The delivery names another fal account's user.");
         }
-        switch (worker.takeFalNews(jobId, new FalRequest(requestId, null, null, null), succeeded)) {
+        switch (falNews.take(jobId, requestId, succeeded)) {
             case TAKEN_FOR_OWN_REQUEST -> falAccount.learnFrom(userId);
             case TAKEN -> { }
             case UNKNOWN_JOB -> log.warn("fal webhook for unknown job {} (request {}); ignored", jobId, requestId);

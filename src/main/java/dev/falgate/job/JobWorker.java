@@ -5,13 +5,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,7 +19,6 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
-import dev.falgate.fal.FalRequest;
 
 /**
  * Drives jobs through fal's queue, entirely from the database: claim due jobs (a lease with a token) and
@@ -40,13 +36,14 @@ class JobWorker implements SmartLifecycle {
     private final Clock clock;
     private final String owner;
     private final AtomicInteger threads = new AtomicInteger();
-    private final Semaphore immediateRounds;
     private ExecutorService pool;
     private Thread loop;
     private final Object signal = new Object();
     private boolean wakeRequested;
     private volatile boolean running;
     private volatile boolean started;
+    /** Threads free for a round; the background loop and {@link #runOnce()} share them. */
+    private final Semaphore free;
     private volatile long lastLoopAt = System.nanoTime();
     private final AtomicInteger loopRestarts = new AtomicInteger();
 
@@ -62,7 +59,7 @@ class JobWorker implements SmartLifecycle {
         this.settings = settings;
         this.clock = clock;
         this.owner = owner;
-        this.immediateRounds = new Semaphore(settings.concurrency());
+        this.free = new Semaphore(settings.concurrency());
     }
 
     /** The threads that work on claimed jobs; made anew after a stop, since a stopped context may be started again. */
@@ -74,86 +71,42 @@ class JobWorker implements SmartLifecycle {
         return pool;
     }
 
-    /** Claims what is due (at most one job per thread), works on it, and returns how many jobs it took. */
+    /**
+     * One turn of the loop, as tests step it: claims what is due (at most one job per free thread), then waits
+     * until this instance's rounds have ended. Returns how many jobs it took.
+     */
     int runOnce() {
-        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        List<JobClaims.Claim> claimed = claims.claimDue(owner, settings.concurrency(), now, now.plus(settings.lease()));
-        List<Future<?>> work = new ArrayList<>(claimed.size());
-        ExecutorService workers = pool();
-        for (JobClaims.Claim claim : claimed) {
-            work.add(workers.submit(() -> processor.process(claim)));
-        }
-        for (Future<?> done : work) {
-            try {
-                done.get();
-            } catch (ExecutionException e) {
-                log.error("Job work failed unexpectedly; its lease expires and it is retried", e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        return claimed.size();
+        int claimed = turn();
+        free.acquireUninterruptibly(settings.concurrency()); // every round of this instance has ended
+        free.release(settings.concurrency());
+        return claimed;
     }
 
     /**
-     * fal's webhook names a request it holds for the job (see {@link JobProcessor#learnFromWebhook}). When that
-     * gives the job something to do, the job is worked on at once, in the calling thread, taken in the same
-     * transaction that records the news: the caller need not wait for the worker's next claim (or its backlog).
-     * At most {@code concurrency} such rounds run at once: a burst of webhooks must not take every request
-     * thread and database connection from callers; beyond that the job waits, due, for the worker, which is
-     * woken.
-     *
-     * A request falgate did not create itself is first confirmed with our key (see
-     * {@link JobProcessor#ownershipOf}); another account's request changes nothing and is never asked about again.
-     *
-     * @param succeeded fal reported (signed) that the request completed successfully
-     * @return what became of the news
+     * The loop's one step, the same for the background loop and for tests: claim as many due jobs as there are
+     * free threads ({@link JobClaims#claimDue}, the one way work is picked) and start a round on each.
      */
-    FalNews takeFalNews(UUID jobId, FalRequest request, boolean succeeded) {
-        JobProcessor.Ownership ownership = processor.ownershipOf(jobId, request.requestId());
-        if (ownership == JobProcessor.Ownership.NO_SUCH_JOB) {
-            return FalNews.UNKNOWN_JOB;
+    private int turn() {
+        int slots = free.availablePermits();
+        if (slots == 0) {
+            return 0;
         }
-        if (ownership == JobProcessor.Ownership.NOT_OURS) {
-            return FalNews.NOT_OURS;
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        List<JobClaims.Claim> claimed = claims.claimDue(owner, slots, now, now.plus(settings.lease()));
+        for (JobClaims.Claim claim : claimed) {
+            free.acquireUninterruptibly();
+            pool().execute(() -> {
+                try {
+                    processor.process(claim);
+                } catch (RuntimeException e) {
+                    log.error("Job {}: work failed unexpectedly; its lease expires and it is retried", claim.jobId(), e);
+                } finally {
+                    free.release();
+                    wake();
+                }
+            });
         }
-        if (ownership == JobProcessor.Ownership.UNCONFIRMED) {
-            return FalNews.UNCONFIRMED;
-        }
-        boolean ownRound = immediateRounds.tryAcquire();
-        try {
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            var lease = ownRound ? new JobProcessor.Lease(owner, UUID.randomUUID(), now.plus(settings.lease())) : null;
-            JobProcessor.WebhookNews news = processor.learnFromWebhook(jobId, request, lease);
-            if (news.claim() != null) {
-                processor.process(news.claim(), news.job(), succeeded ? request.requestId() : null);
-            } else if (news.jobExists()) {
-                wake();
-            }
-            if (!news.jobExists()) {
-                return FalNews.UNKNOWN_JOB;
-            }
-            return ownership == JobProcessor.Ownership.CREATED ? FalNews.TAKEN_FOR_OWN_REQUEST : FalNews.TAKEN;
-        } finally {
-            if (ownRound) {
-                immediateRounds.release();
-            }
-        }
-    }
-
-    /** What became of a webhook's news. */
-    enum FalNews {
-        /** Taken, for a request falgate created itself: the delivery also shows which fal account is ours. */
-        TAKEN_FOR_OWN_REQUEST,
-        /** Taken (a request learned before, or one fal confirmed to our key). */
-        TAKEN,
-        /** No such job: answered all the same, so fal stops delivering. */
-        UNKNOWN_JOB,
-        /** Another fal account's request: nothing changed. */
-        NOT_OURS,
-        /** fal could not confirm the request to our key yet: fal should deliver again. */
-        UNCONFIRMED
+        return claimed.size();
     }
 
     /**
@@ -172,29 +125,11 @@ class JobWorker implements SmartLifecycle {
      * whenever one comes free, instead of waiting for a whole batch as {@link #runOnce()} does.
      */
     private void pump() {
-        Semaphore free = new Semaphore(settings.concurrency());
         while (running) {
             lastLoopAt = System.nanoTime();
             try {
                 int slots = free.availablePermits();
-                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-                List<JobClaims.Claim> claimed = slots == 0 ? List.of()
-                        : claims.claimDue(owner, slots, now, now.plus(settings.lease()));
-                for (JobClaims.Claim claim : claimed) {
-                    free.acquireUninterruptibly();
-                    pool().execute(() -> {
-                        try {
-                            processor.process(claim);
-                        } catch (RuntimeException e) {
-                            log.error("Job {}: work failed unexpectedly; its lease expires and it is retried",
-                                    claim.jobId(), e);
-                        } finally {
-                            free.release();
-                            wake();
-                        }
-                    });
-                }
-                if (claimed.size() < slots || slots == 0) {
+                if (turn() < slots || slots == 0) {
                     awaitWake(settings.idleDelay()); // nothing more due, or every thread busy
                 }
             } catch (RuntimeException e) {

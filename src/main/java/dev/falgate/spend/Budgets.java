@@ -32,6 +32,12 @@ import dev.falgate.web.FieldProblem;
 @Service
 public class Budgets {
 
+    /**
+     * The jobs whose price is reserved against their client's budget: the one spelling of "in flight" (matching the
+     * partial index {@code job_client_in_flight}); every other job has its cost booked.
+     */
+    static final String IN_FLIGHT = "status in ('queued', 'submitted', 'in_progress')";
+
     private final JdbcClient jdbc;
     private final Clock clock;
 
@@ -128,7 +134,7 @@ public class Budgets {
                 .param("client", client).param("start", month.atDay(1)).param("end", month.plusMonths(1).atDay(1))
                 .query(BigDecimal.class).single();
         BigDecimal inFlight = jdbc.sql("select coalesce(sum(price_usd), 0) from job "
-                        + "where client = :client and status in ('queued', 'submitted', 'in_progress')")
+                        + "where client = :client and " + IN_FLIGHT)
                 .param("client", client).query(BigDecimal.class).single();
         return new Standing(client, limit, spent, inFlight, month);
     }

@@ -34,7 +34,7 @@ class SpendGauges {
     @Scheduled(fixedDelay = 30_000, initialDelay = 5_000)
     void refresh() {
         List<Map<String, Object>> counts = jdbc.sql("select client, count(*) as jobs from job "
-                + "where status in ('queued', 'submitted', 'in_progress') group by client").query().listOfRows();
+                + "where " + Budgets.IN_FLIGHT + " group by client").query().listOfRows();
         inFlight.register(counts.stream().map(row -> MultiGauge.Row.of(Tags.of("client", (String) row.get("client")),
                 ((Number) row.get("jobs")).doubleValue())).toList(), true);
         budgetLeft.register(budgets.all().stream().map(standing -> MultiGauge.Row.of(

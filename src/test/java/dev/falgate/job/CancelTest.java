@@ -44,8 +44,9 @@ class CancelTest extends IntegrationTest {
 
         cancel(id);
 
-        assertThat(jdbc.sql("select lease_token from job where id = ?::uuid").param(id).query(UUID.class).optional())
-                .isEmpty();
+        assertThat(jdbc.sql("select status, lease_token from job where id = ?::uuid").param(id).query().singleRow())
+                .as("the job is still there, cancelled, with no lease").containsEntry("status", "cancelled")
+                .containsEntry("lease_token", null);
     }
 
     @Test
