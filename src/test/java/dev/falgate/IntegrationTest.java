@@ -1,9 +1,12 @@
 package dev.falgate;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -138,6 +141,29 @@ public abstract class IntegrationTest {
     protected HttpRequest.Builder as(String key, String path) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
         return key == null ? builder : builder.header("Authorization", "Bearer " + key);
+    }
+
+    /** Submits a job whose prompt carries {@code marker} (see {@link #validBody}) and returns its id. */
+    protected String submitJob(String marker) {
+        return body(post("/v1/jobs", validBody(marker))).path("id").asString();
+    }
+
+    /** The submits fal received for jobs whose prompt carries {@code marker}. */
+    protected List<FalSimulator.Received> submissionsFor(String marker) {
+        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
+    }
+
+    /** The request fal created for the one submit carrying {@code marker}. */
+    protected String onlyRequestOf(String marker) {
+        List<String> ids = fal.requestIdsFor(marker);
+        assertThat(ids).as("requests fal created for %s", marker).hasSize(1);
+        return ids.get(0);
+    }
+
+    /** How falgate learned of each fal request of the job: submit, webhook or listing. */
+    protected List<String> ledgerVia(String jobId) {
+        return jdbc.sql("select learned_via from fal_request where job_id = ?::uuid").param(jobId).query(String.class)
+                .list();
     }
 
     /** A minimal valid submit body whose prompt carries {@code marker}, so a test finds its own jobs. */

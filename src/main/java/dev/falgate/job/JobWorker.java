@@ -44,7 +44,7 @@ class JobWorker implements SmartLifecycle {
     private volatile boolean started;
     /** Threads free for a round; the background loop and {@link #runOnce()} share them. */
     private final Semaphore free;
-    private volatile long lastLoopAt = System.nanoTime();
+    private volatile long lastClaimAt = System.nanoTime();
     private final AtomicInteger loopRestarts = new AtomicInteger();
 
     @Autowired
@@ -93,6 +93,7 @@ class JobWorker implements SmartLifecycle {
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         List<JobClaims.Claim> claimed = claims.claimDue(owner, slots, now, now.plus(settings.lease()));
+        lastClaimAt = System.nanoTime();
         for (JobClaims.Claim claim : claimed) {
             free.acquireUninterruptibly();
             pool().execute(() -> {
@@ -126,7 +127,6 @@ class JobWorker implements SmartLifecycle {
      */
     private void pump() {
         while (running) {
-            lastLoopAt = System.nanoTime();
             try {
                 int slots = free.availablePermits();
                 if (turn() < slots || slots == 0) {
@@ -155,12 +155,15 @@ class JobWorker implements SmartLifecycle {
         }
     }
 
-    /** Whether the background loop runs and has turned within {@code within}; true where it is disabled. */
-    boolean loopAlive(Duration within) {
+    /**
+     * Whether the background loop runs and has claimed within {@code within} (true where it is disabled): a loop
+     * that died, or whose every thread is stuck, claims nothing however much is due.
+     */
+    boolean claiming(Duration within) {
         if (!settings.enabled() || !started) {
             return true;
         }
-        return loop != null && loop.isAlive() && System.nanoTime() - lastLoopAt < within.toNanos();
+        return loop != null && loop.isAlive() && System.nanoTime() - lastClaimAt < within.toNanos();
     }
 
     int loopRestarts() {
@@ -191,6 +194,7 @@ class JobWorker implements SmartLifecycle {
             return;
         }
         running = true;
+        lastClaimAt = System.nanoTime();
         loop = daemon(this::supervise, "falgate-worker");
         loop.start();
         log.info("Job worker {} started: {} at once, polling fal every {}", owner, settings.concurrency(),

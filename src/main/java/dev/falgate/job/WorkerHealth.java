@@ -1,6 +1,7 @@
 package dev.falgate.job;
 
-import java.time.Duration;
+import java.sql.Timestamp;
+import java.time.Clock;
 import java.time.Instant;
 
 import org.springframework.boot.health.contributor.Health;
@@ -9,21 +10,22 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 /**
- * Health {@code worker}: DOWN when this instance's background loop died or stopped turning while jobs are due
+ * Health {@code worker}: DOWN when this instance's background loop died or stopped claiming while jobs are due
  * (by PostgreSQL's clock), so an orchestrator restarts it instead of letting paid jobs sit. Details say how many
  * jobs are due and how many wait on a submit whose answer was lost (and whether fal's listing answers).
  */
 @Component("worker")
 class WorkerHealth implements HealthIndicator {
 
-    /** The loop turns at least every idle delay (200 ms) or when a thread comes free; a minute still is stuck. */
-    private static final Duration STUCK_AFTER = Duration.ofMinutes(1);
-
     private final JobWorker worker;
     private final JobMetrics metrics;
     private final JdbcClient jdbc;
+    private final WorkerSettings settings;
+    private final Clock clock;
 
-    WorkerHealth(JobWorker worker, JobMetrics metrics, JdbcClient jdbc) {
+    WorkerHealth(JobWorker worker, JobMetrics metrics, JdbcClient jdbc, WorkerSettings settings, Clock clock) {
+        this.clock = clock;
+        this.settings = settings;
         this.worker = worker;
         this.metrics = metrics;
         this.jdbc = jdbc;
@@ -31,15 +33,16 @@ class WorkerHealth implements HealthIndicator {
 
     @Override
     public Health health() {
+        Timestamp now = Timestamp.from(clock.instant()); // PostgreSQL's time, through DatabaseClock
         long due = jdbc.sql("""
                 select count(*) from job
-                 where next_attempt_at <= now() and (lease_expires_at is null or lease_expires_at <= now())
-                """).query(Long.class).single();
+                 where next_attempt_at <= :now and (lease_expires_at is null or lease_expires_at <= :now)
+                """).param("now", now).query(Long.class).single();
         long unknownSubmits = jdbc.sql("select count(*) from job where status = 'queued' and submit_started_at is not null")
                 .query(Long.class).single();
-        Health.Builder health = worker.loopAlive(STUCK_AFTER) || due == 0 ? Health.up() : Health.down()
-                .withDetail("reason", "the worker loop is not running or has not turned for " + STUCK_AFTER
-                        + " while jobs are due");
+        Health.Builder health = worker.claiming(settings.stuckAfter()) || due == 0 ? Health.up() : Health.down()
+                .withDetail("reason", "the worker loop is not running, or has claimed nothing for "
+                        + settings.stuckAfter() + " while jobs are due");
         health.withDetail("due_jobs", due)
                 .withDetail("loop_restarts", worker.loopRestarts())
                 .withDetail("unknown_submits_waiting", unknownSubmits);

@@ -37,6 +37,8 @@ import org.springframework.validation.annotation.Validated;
  *                         its request (default 30s); also the pause after the listing could not answer
  * @param settleMaxAttempts how many times an extra fal request (or the request of a job ended by its deadline) is
  *                         looked at before it is booked {@code unsettled} at 0.00 and left to ops (default 50)
+ * @param stuckAfter      health {@code worker} is DOWN when this instance's loop has claimed nothing for this long while
+ *                         jobs are due (it died, or every thread is stuck) (default 1m)
  * @param shutdownGrace    how long a stopping instance waits for its fal calls under way before it gives
  *                         back its leases anyway (default 30s)
  */
@@ -59,5 +61,6 @@ record WorkerSettings(
         @DefaultValue("30s") @NotNull Duration shutdownGrace,
         @DefaultValue("24h") @NotNull Duration jobMaxAge,
         @DefaultValue("30s") @NotNull Duration lostSubmitSearchInterval,
-        @DefaultValue("50") @Min(1) int settleMaxAttempts) {
+        @DefaultValue("50") @Min(1) int settleMaxAttempts,
+        @DefaultValue("1m") @NotNull Duration stuckAfter) {
 }

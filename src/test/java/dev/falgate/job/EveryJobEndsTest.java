@@ -18,7 +18,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.springframework.beans.factory.annotation.Autowired;
 
 import dev.falgate.IntegrationTest;
-import dev.falgate.simulator.FalSimulator;
 import dev.falgate.simulator.FalSimulator.Canned;
 import dev.falgate.simulator.FalSimulator.Fault;
 import dev.falgate.simulator.FalSimulator.Operation;
@@ -44,7 +43,7 @@ class EveryJobEndsTest extends IntegrationTest {
     void aCancelAcceptedWhileASubmitIsOutHoldsWhenThatSubmitCreatedNothing(Fault fault) throws Exception {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, fault);
-        String id = submit(marker);
+        String id = submitJob(marker);
         CompletableFuture<Void> round;
         try (AutoCloseable held = fal.holdSubmits()) {
             round = CompletableFuture.runAsync(() -> WorkerRuns.untilIdle(worker));
@@ -62,13 +61,13 @@ class EveryJobEndsTest extends IntegrationTest {
             clock.advance(Duration.ofMinutes(10));
             WorkerRuns.untilIdle(worker);
         }
-        assertThat(submissions(marker)).as("never submitted after the caller was told it is cancelled").hasSize(1);
+        assertThat(submissionsFor(marker)).as("never submitted after the caller was told it is cancelled").hasSize(1);
     }
 
     @Test
     void aJobFalReportsAnUnknownStatusForEndsAtItsDeadlineChargedWhatFalBilled() {
         fal.setTiming(Duration.ofDays(3), Duration.ZERO);
-        String id = submit(UUID.randomUUID().toString());
+        String id = submitJob(UUID.randomUUID().toString());
         WorkerRuns.untilIdle(worker);
         String requestId = job(id).path("fal_request_id").asString();
         Canned[] odd = new Canned[40];
@@ -100,7 +99,7 @@ class EveryJobEndsTest extends IntegrationTest {
 
     @Test
     void aHugeBillableUnitsHeaderIsStoredAsFalSentIt() {
-        String id = submit(UUID.randomUUID().toString());
+        String id = submitJob(UUID.randomUUID().toString());
         WorkerRuns.untilIdle(worker);
         String requestId = job(id).path("fal_request_id").asString();
         fal.answerNext(Operation.RESULT, requestId, Canned.json(200, VIDEO).withHeader("x-fal-billable-units", "10000000"));
@@ -116,7 +115,7 @@ class EveryJobEndsTest extends IntegrationTest {
 
     @Test
     void aResultTheDatabaseRefusesEndsTheJobWithAClearErrorChargedAsFalBilled() {
-        String id = submit(UUID.randomUUID().toString());
+        String id = submitJob(UUID.randomUUID().toString());
         WorkerRuns.untilIdle(worker);
         String requestId = job(id).path("fal_request_id").asString();
         fal.answerNext(Operation.RESULT, requestId, Canned.json(200, VIDEO.replace("output.mp4\"", "output\\u0000.mp4\"")));
@@ -133,7 +132,7 @@ class EveryJobEndsTest extends IntegrationTest {
 
     @Test
     void aResultCallAnsweredWithoutFalsModelErrorAfterCompletedIsAskedAgainNotFailedAtZero() {
-        String id = submit(UUID.randomUUID().toString());
+        String id = submitJob(UUID.randomUUID().toString());
         WorkerRuns.untilIdle(worker);
         String requestId = job(id).path("fal_request_id").asString();
         fal.answerNext(Operation.RESULT, requestId,
@@ -159,7 +158,7 @@ class EveryJobEndsTest extends IntegrationTest {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
         fal.listingLag(Duration.ofHours(2)); // fal's listing does not show the lost request in time
-        String id = submit(marker);
+        String id = submitJob(marker);
         WorkerRuns.untilIdle(worker);
         String lost = fal.requestIdsFor(marker).get(0);
         clock.advance(Duration.ofMinutes(11)); // submitted again
@@ -193,19 +192,13 @@ class EveryJobEndsTest extends IntegrationTest {
 
     private void awaitSubmissions(String marker, int count) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (submissions(marker).size() < count && System.nanoTime() < deadline) {
+        while (submissionsFor(marker).size() < count && System.nanoTime() < deadline) {
             Thread.sleep(10); // waiting for an event (the submit reaching fal), not for time to pass
         }
-        assertThat(submissions(marker)).hasSize(count);
+        assertThat(submissionsFor(marker)).hasSize(count);
     }
 
-    private String submit(String marker) {
-        return body(post("/v1/jobs", validBody(marker))).path("id").asString();
-    }
 
-    private List<FalSimulator.Received> submissions(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
-    }
 
     private List<Map<String, Object>> ledger(String id) {
         return jdbc.sql("select request_id, status, cost_usd from fal_request where job_id = ?::uuid").param(id)

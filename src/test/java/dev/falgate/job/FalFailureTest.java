@@ -3,14 +3,12 @@ package dev.falgate.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
 import dev.falgate.IntegrationTest;
-import dev.falgate.simulator.FalSimulator;
 import dev.falgate.simulator.FalSimulator.Fault;
 import tools.jackson.databind.JsonNode;
 
@@ -191,7 +189,4 @@ class FalFailureTest extends IntegrationTest {
                 """.formatted(prompt))).path("id").asString();
     }
 
-    private List<FalSimulator.Received> submissionsFor(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
-    }
 }

@@ -40,7 +40,7 @@ class IdempotencyTest extends IntegrationTest {
         assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(body(again).path("id")).isEqualTo(body(first).path("id"));
         assertThat(again.headers().firstValue("Location")).isEqualTo(first.headers().firstValue("Location"));
-        assertThat(submissionsFor(marker)).as("nothing new reaches fal").isEqualTo(1);
+        assertThat(submissionsFor(marker).size()).as("nothing new reaches fal").isEqualTo(1);
     }
 
     @Test
@@ -106,7 +106,7 @@ class IdempotencyTest extends IntegrationTest {
 
         assertThat(jdbc.sql("select count(*) from job where idempotency_key = ?").param(key).query(Long.class).single())
                 .isEqualTo(1);
-        assertThat(submissionsFor(marker)).isEqualTo(1);
+        assertThat(submissionsFor(marker).size()).isEqualTo(1);
     }
 
     @Test
@@ -123,7 +123,4 @@ class IdempotencyTest extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body)));
     }
 
-    private long submissionsFor(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).count();
-    }
 }

@@ -86,7 +86,4 @@ class JobFlowTest extends IntegrationTest {
         return body(get("/v1/jobs/" + id)).path("status").asString();
     }
 
-    private List<FalSimulator.Received> submissionsFor(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
-    }
 }

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
 import dev.falgate.IntegrationTest;
-import dev.falgate.simulator.FalSimulator;
 import dev.falgate.simulator.FalSimulator.Canned;
 import dev.falgate.simulator.FalSimulator.Fault;
 import dev.falgate.simulator.FalSimulator.Operation;
@@ -31,7 +30,7 @@ class LostSubmitTest extends IntegrationTest {
     void aLostAnswerIsFoundInFalsListingWithoutAWebhookAndNeverSentTwice() {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         assertThat(job(id).path("status").asString()).isEqualTo("queued");
@@ -56,7 +55,7 @@ class LostSubmitTest extends IntegrationTest {
         fal.setTiming(Duration.ofHours(1), Duration.ZERO); // webhooks would come only at completion, an hour on
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         clock.advance(Duration.ofMinutes(11));
@@ -71,7 +70,7 @@ class LostSubmitTest extends IntegrationTest {
     void aGatewayTimeoutPageAfterTheRequestLeftIsUnknownAndTheRequestIsAdopted() {
         String marker = UUID.randomUUID().toString();
         fal.answerNext(Operation.SUBMIT, marker, Canned.of(504, "text/html", HTML_504).creating());
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         assertThat(submissionsFor(marker)).as("not re-sent within seconds").hasSize(1);
@@ -86,7 +85,7 @@ class LostSubmitTest extends IntegrationTest {
     void aGatewayTimeoutPageForARequestFalNeverMadeIsSentAgainOnlyAfterTheListingAnsweredPastTheGrace() {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.GATEWAY_TIMEOUT_HTML);
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         for (int i = 0; i < 9; i++) {
@@ -106,7 +105,7 @@ class LostSubmitTest extends IntegrationTest {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.DROP_WITHOUT_CREATING);
         fal.listingUnavailable(true);
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         for (int i = 0; i < 12; i++) { // two hours
@@ -131,8 +130,8 @@ class LostSubmitTest extends IntegrationTest {
     void twoJobsWithTheSameInputWhoseAnswersWereLostEachAdoptTheirOwnRequest() {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER, Fault.LOSE_ANSWER);
-        String first = submit(marker);
-        String second = submit(marker);
+        String first = submitJob(marker);
+        String second = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         clock.advance(Duration.ofSeconds(30));
@@ -151,7 +150,7 @@ class LostSubmitTest extends IntegrationTest {
         fal.setTiming(Duration.ofHours(1), Duration.ZERO);
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
-        String id = submit(marker);
+        String id = submitJob(marker);
         WorkerRuns.untilIdle(worker);
 
         assertThat(send(request("/v1/jobs/" + id + "/cancel").POST(java.net.http.HttpRequest.BodyPublishers.noBody()))
@@ -168,26 +167,12 @@ class LostSubmitTest extends IntegrationTest {
         assertThat(submissionsFor(marker)).hasSize(1);
     }
 
-    private String submit(String marker) {
-        return body(post("/v1/jobs", validBody(marker))).path("id").asString();
-    }
 
-    private List<FalSimulator.Received> submissionsFor(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
-    }
 
     /** The requests fal created for submits carrying {@code marker}. */
     private List<String> requestsOf(String marker) {
         return fal.requestIdsFor(marker);
     }
 
-    private String onlyRequestOf(String marker) {
-        List<String> ids = requestsOf(marker);
-        assertThat(ids).hasSize(1);
-        return ids.get(0);
-    }
 
-    private List<String> ledgerVia(String id) {
-        return jdbc.sql("select learned_via from fal_request where job_id = ?::uuid").param(id).query(String.class).list();
-    }
 }

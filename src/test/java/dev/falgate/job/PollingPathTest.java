@@ -3,7 +3,6 @@ package dev.falgate.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
@@ -32,7 +31,7 @@ class PollingPathTest extends IntegrationTest {
     @Test
     void withoutWebhooksAJobIsFollowedByPollingAloneUntilItCompletes() {
         String marker = UUID.randomUUID().toString();
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         JsonNode submitted = job(id);
@@ -73,7 +72,7 @@ class PollingPathTest extends IntegrationTest {
     void withoutWebhooksALostSubmitAnswerIsFoundInFalsListingAndNeverSentAgain() {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         assertThat(job(id).path("status").asString()).isEqualTo("queued");
@@ -101,7 +100,7 @@ class PollingPathTest extends IntegrationTest {
         fal.setTiming(Duration.ofHours(1), Duration.ZERO); // IN_QUEUE for an hour of wall time: beyond this test
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER);
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         WorkerRuns.untilIdle(worker);
         for (int i = 0; i < 11; i++) { // past the 10 minute grace, a look every minute
@@ -119,13 +118,7 @@ class PollingPathTest extends IntegrationTest {
                 .anyMatch(r -> r.method().equals("GET") && r.path().equals(requestPath(onlyRequestOf(marker)) + "/status"));
     }
 
-    private String submit(String marker) {
-        return body(post("/v1/jobs", validBody(marker))).path("id").asString();
-    }
 
-    private List<FalSimulator.Received> submissionsFor(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
-    }
 
     /** fal's submits carry {@code fal_webhook} only when the gateway wants webhooks: none here. */
     private void assertNoWebhookAskedFor(String marker) {
@@ -137,13 +130,5 @@ class PollingPathTest extends IntegrationTest {
         return FalSimulator.APP + "/requests/" + requestId;
     }
 
-    private String onlyRequestOf(String marker) {
-        List<String> ids = fal.requestIdsFor(marker);
-        assertThat(ids).hasSize(1);
-        return ids.get(0);
-    }
 
-    private List<String> ledgerVia(String id) {
-        return jdbc.sql("select learned_via from fal_request where job_id = ?::uuid").param(id).query(String.class).list();
-    }
 }

@@ -3,7 +3,6 @@ package dev.falgate.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -34,7 +33,7 @@ class WorkerLoopTest extends IntegrationTest {
     @Test
     void anAcceptedJobIsSentPolledAndCompletedByTheBackgroundLoopAlone() throws InterruptedException {
         String marker = UUID.randomUUID().toString();
-        String id = submit(marker);
+        String id = submitJob(marker);
 
         JsonNode done = awaitJob(id, job -> job.path("status").asString().equals("completed"));
 
@@ -53,7 +52,7 @@ class WorkerLoopTest extends IntegrationTest {
 
     @Test
     void healthShowsTheRunningWorkerUp() throws InterruptedException {
-        String id = submit(UUID.randomUUID().toString());
+        String id = submitJob(UUID.randomUUID().toString());
         // the loop is turning: it took the job without anyone stepping it
         JsonNode taken = awaitJob(id, job -> !job.path("status").asString().equals("queued"));
         assertThat(taken.path("status").asString()).isNotEqualTo("queued");
@@ -81,11 +80,5 @@ class WorkerLoopTest extends IntegrationTest {
         return job;
     }
 
-    private String submit(String marker) {
-        return body(post("/v1/jobs", validBody(marker))).path("id").asString();
-    }
 
-    private List<FalSimulator.Received> submissionsFor(String marker) {
-        return fal.submissions().stream().filter(r -> r.body().contains(marker)).toList();
-    }
 }
