@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +23,8 @@ class LeaseTest extends IntegrationTest {
     JobProcessor processor;
     @Autowired
     WorkerSettings settings;
+    @Autowired
+    JobClaims claims;
 
     @Test
     void aLateWorkerWritesNothingOverTheNewHoldersState() throws Exception {
@@ -49,15 +52,17 @@ class LeaseTest extends IntegrationTest {
         assertThat(fal.submissions().stream().filter(r -> r.body().contains(marker))).hasSize(1);
     }
 
+    /**
+     * Claims the job for {@code owner} with the worker's own claim ({@link JobClaims#claimDue}): made the earliest
+     * due job of the table first, so the claim of one job takes this one.
+     */
     private JobClaims.Claim claim(String id, String owner) {
+        jdbc.sql("update job set next_attempt_at = timestamptz '1970-01-01 00:00:00+00' where id = ?::uuid").param(id)
+                .update();
         Instant now = clock.instant();
-        UUID token = jdbc.sql("""
-                update job set lease_owner = :owner, lease_token = gen_random_uuid(), lease_expires_at = :until
-                 where id = :id::uuid and (lease_expires_at is null or lease_expires_at <= :now)
-                returning lease_token
-                """).param("owner", owner).param("id", id).param("now", Timestamp.from(now))
-                .param("until", Timestamp.from(now.plus(settings.lease()))).query(UUID.class).single();
-        return new JobClaims.Claim(UUID.fromString(id), token);
+        List<JobClaims.Claim> claimed = claims.claimDue(owner, 1, now, now.plus(settings.lease()));
+        assertThat(claimed).extracting(JobClaims.Claim::jobId).containsExactly(UUID.fromString(id));
+        return claimed.get(0);
     }
 
     private Map<String, Object> row(String id) {

@@ -6,7 +6,7 @@ import java.math.BigDecimal;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -20,6 +20,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
@@ -31,6 +33,19 @@ class SpendAndBudgetTest extends IntegrationTest {
 
     @Autowired
     SpendBook spendBook;
+
+    /** Where the shared clock was: these tests move it years ahead, and no later test should find it there. */
+    private Instant clockBefore;
+
+    @BeforeEach
+    void rememberTheClock() {
+        clockBefore = clock.instant();
+    }
+
+    @AfterEach
+    void putTheClockBack() {
+        clock.set(clockBefore);
+    }
 
     @Test
     void spendEqualsTheSumOverHistoryForAMixOfOutcomesDaysAndClients() {
