@@ -124,7 +124,7 @@ class JobWriter {
     }
 
     /**
-     * Books a request fal holds for the locked job, learned {@code via} "submit" or "webhook" (then
+     * Books a request fal holds for the locked job, learned {@code via} "submit", "listing" or "webhook" (then
      * {@code webhookLease}, if any, is the webhook's own round). Returns whether the request became the job's own.
      */
     private boolean learn(Job job, FalRequest request, Integer position, String via, Lease webhookLease) {
@@ -148,9 +148,8 @@ class JobWriter {
         if (job.status() == JobStatus.QUEUED) {
             job.markSubmitted(request, position, now, now.plus(webhooksEnabled
                     ? settings.webhookPollInterval() : settings.pollInterval()));
-            metrics.entered(job);
-            log.info("Job {}: queued -> submitted (fal request {}, learned via {}, attempt {})", jobId,
-                    request.requestId(), via, job.attempts());
+            recordTransition(job, JobStatus.QUEUED, "fal request " + request.requestId() + ", learned via " + via
+                    + ", attempt " + job.attempts());
             if (webhook || job.isCancelRequested()) {
                 lookNow(job, webhook, webhookLease, now); // fal's webhook means the request has finished; a cancel is waiting
             }
@@ -231,13 +230,17 @@ class JobWriter {
      * completions/s, most of it waiting for that lock).
      */
     void recordTransition(Job job, JobStatus before) {
+        recordTransition(job, before, null);
+    }
+
+    private void recordTransition(Job job, JobStatus before, String detail) {
         if (job.status() == before) {
             return;
         }
         boolean ended = job.status().isTerminal();
         metrics.entered(job);
         log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
-                ended ? " (cost " + Usd.format(job.costUsd()) + " USD)" : "");
+                ended ? " (cost " + Usd.format(job.costUsd()) + " USD)" : detail != null ? " (" + detail + ")" : "");
         if (ended) {
             jobs.flush();
             spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());

@@ -25,7 +25,7 @@ class LostSubmitSearch {
     /** fal's clock and ours differ, and the request is created some time after our submit began. */
     private static final Duration MARGIN = Duration.ofMinutes(1);
     /** At most this many pages are read; a window holding more cannot be searched, and the job waits. */
-    private static final int MAX_PAGES = 40;
+    private static final int MAX_PAGES = 100;
 
     /** What the listing says about the lost submit. */
     sealed interface Finding {
@@ -46,20 +46,22 @@ class LostSubmitSearch {
     private final FalClient fal;
     private final FalRequestLedger ledger;
     private final JsonMapper json;
-    private final Duration submitTimeout;
 
-    LostSubmitSearch(FalClient fal, FalRequestLedger ledger, JsonMapper json,
-            @org.springframework.beans.factory.annotation.Value("${falgate.fal.response-timeout:30s}") Duration submitTimeout) {
+    LostSubmitSearch(FalClient fal, FalRequestLedger ledger, JsonMapper json) {
         this.fal = fal;
         this.ledger = ledger;
         this.json = json;
-        this.submitTimeout = submitTimeout;
     }
 
-    Finding search(String inputJson, Instant submitStartedAt) {
+    /**
+     * Searches requests listed from a minute before {@code submitStartedAt} until {@code now}: fal's
+     * {@code started_at} may be when the request began to run, long after it was created, so the window does not
+     * end at the submit's answer.
+     */
+    Finding search(String inputJson, Instant submitStartedAt, Instant now) {
         JsonNode input = json.readTree(inputJson);
         Instant start = submitStartedAt.minus(MARGIN);
-        Instant end = submitStartedAt.plus(submitTimeout).plus(MARGIN);
+        Instant end = now.plus(MARGIN);
         Optional<ListingOutcome.Listed> best = Optional.empty();
         String cursor = null;
         for (int page = 0; page < MAX_PAGES; page++) {
@@ -69,6 +71,10 @@ class LostSubmitSearch {
             }
             ListingOutcome.Page listed = (ListingOutcome.Page) outcome;
             for (ListingOutcome.Listed candidate : listed.items()) {
+                if (candidate.input() == null || candidate.input().isMissingNode() || candidate.input().isNull()) {
+                    // without the inputs nothing can be ruled out: concluding "not there" could bill twice
+                    return new Unavailable("fal's listing shows request " + candidate.requestId() + " without its input");
+                }
                 if (sameInput(input, candidate.input()) && ledger.findById(candidate.requestId()).isEmpty()
                         && (best.isEmpty() || closer(candidate, best.get(), submitStartedAt))) {
                     best = Optional.of(candidate);

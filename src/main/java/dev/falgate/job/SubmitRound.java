@@ -98,7 +98,7 @@ class SubmitRound {
      */
     private boolean resolveUnknownSubmit(Job job, Round round, Instant now) {
         Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
-        LostSubmitSearch.Finding finding = lostSubmits.search(job.input(), job.submitStartedAt());
+        LostSubmitSearch.Finding finding = lostSubmits.search(job.input(), job.submitStartedAt(), now);
         metrics.lostSubmitSearched(finding);
         if (finding instanceof LostSubmitSearch.Found found) {
             log.warn("Job {}: fal's request listing holds request {} with the job's input; adopting it", job.id(),

@@ -86,6 +86,27 @@ class CancelTest extends IntegrationTest {
     }
 
     @Test
+    void runningJobWhoseCancelFalHonoursEndsCancelledUncharged() {
+        fal.setTiming(Duration.ZERO, Duration.ofHours(1));
+        String id = submitJob("[sim:cancel-running-takes] " + UUID.randomUUID());
+        WorkerRuns.untilIdle(worker);
+        clock.advance(Duration.ofSeconds(3));
+        WorkerRuns.untilIdle(worker);
+        assertThat(job(id).path("status").asString()).isEqualTo("in_progress");
+        String requestId = job(id).path("fal_request_id").asString();
+
+        cancel(id);
+        WorkerRuns.untilIdle(worker);
+        clock.advance(Duration.ofSeconds(3));
+        WorkerRuns.untilIdle(worker);
+
+        assertThat(fal.billed(requestId)).as("fal stopped it and bills nothing").isFalse();
+        JsonNode job = job(id);
+        assertThat(job.path("status").asString()).isEqualTo("cancelled");
+        assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
+    }
+
+    @Test
     void finishedJobCannotBeCancelled() {
         String id = body(post("/v1/jobs", validBody(UUID.randomUUID().toString()))).path("id").asString();
         cancel(id);

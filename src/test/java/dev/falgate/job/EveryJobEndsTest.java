@@ -114,6 +114,34 @@ class EveryJobEndsTest extends IntegrationTest {
     }
 
     @Test
+    void aResultWithoutBillableUnitsIsStillAVideoFalBilled() {
+        String marker = "[sim:no-units] " + UUID.randomUUID();
+        String id = submitJob(marker);
+        WorkerRuns.untilIdle(worker);
+        clock.advance(Duration.ofSeconds(5));
+        WorkerRuns.untilIdle(worker);
+
+        assertThat(fal.billed(onlyRequestOf(marker))).isTrue();
+        assertThat(job(id).path("status").asString()).isEqualTo("completed");
+        assertThat(job(id).path("cost_usd").asString()).isEqualTo("0.12");
+        assertThat(jdbc.sql("select billable_units from job where id = ?::uuid").param(id).query().singleRow()
+                .get("billable_units")).as("not invented").isNull();
+    }
+
+    @Test
+    void aFailureFalBillsIsChargedAsFalBilledIt() {
+        String marker = "[sim:fail-billed] " + UUID.randomUUID();
+        String id = submitJob(marker);
+        WorkerRuns.untilIdle(worker);
+        clock.advance(Duration.ofSeconds(5));
+        WorkerRuns.untilIdle(worker);
+
+        assertThat(fal.billed(onlyRequestOf(marker))).isTrue();
+        assertThat(job(id).path("status").asString()).isEqualTo("failed");
+        assertThat(job(id).path("cost_usd").asString()).as("the books follow fal's bill").isEqualTo("0.12");
+    }
+
+    @Test
     void aResultTheDatabaseRefusesEndsTheJobWithAClearErrorChargedAsFalBilled() {
         String id = submitJob(UUID.randomUUID().toString());
         WorkerRuns.untilIdle(worker);

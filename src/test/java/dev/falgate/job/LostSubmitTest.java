@@ -127,6 +127,28 @@ class LostSubmitTest extends IntegrationTest {
     }
 
     @Test
+    void aListingThatShowsRequestsWithoutTheirInputsProvesNothingAndTheJobIsNotSentAgain() {
+        String marker = UUID.randomUUID().toString();
+        fal.failNextSubmits(marker, Fault.DROP_WITHOUT_CREATING);
+        Canned[] withoutInputs = new Canned[40];
+        java.util.Arrays.fill(withoutInputs, Canned.json(200, """
+                {"items": [{"request_id": "someone-elses", "endpoint_id": "fal-ai/ltx-video-v097/extend",
+                            "started_at": "%s"}], "has_more": false, "next_cursor": null}
+                """.formatted(clock.instant())));
+        fal.answerNext(Operation.LISTING, "", withoutInputs);
+        String id = submitJob(marker);
+
+        WorkerRuns.untilIdle(worker);
+        for (int i = 0; i < 15; i++) {
+            clock.advance(Duration.ofMinutes(1));
+            WorkerRuns.untilIdle(worker);
+        }
+
+        assertThat(submissionsFor(marker)).as("a request it cannot see may be the job's: not re-sent").hasSize(1);
+        assertThat(job(id).path("status").asString()).isEqualTo("queued");
+    }
+
+    @Test
     void twoJobsWithTheSameInputWhoseAnswersWereLostEachAdoptTheirOwnRequest() {
         String marker = UUID.randomUUID().toString();
         fal.failNextSubmits(marker, Fault.LOSE_ANSWER, Fault.LOSE_ANSWER);
