@@ -76,7 +76,7 @@ public abstract class IntegrationTest {
     @BeforeEach
     void resetSimulator() {
         fal.reset();
-        fal.listOnClock(clock); // fal's listing keeps the gateway's time, however far a test moved it
+        fal.useClock(clock); // fal's time is the gateway's: it moves only when the test moves it
     }
 
     // --- calling the gateway as a client would ----------------------------------------------------

@@ -30,17 +30,23 @@ class LeaseTest extends IntegrationTest {
     void aLateWorkerWritesNothingOverTheNewHoldersState() throws Exception {
         String marker = UUID.randomUUID().toString();
         String id = body(post("/v1/jobs", validBody(marker))).path("id").asString();
-        fal.failNextSubmits(marker, Fault.SLOW_SERVER_ERROR);
+        fal.failNextSubmits(marker, Fault.SERVER_ERROR);
         JobClaims.Claim slow = claim(id, "slow-instance");
-
-        CompletableFuture<Void> late = CompletableFuture.runAsync(() -> processor.process(slow));
-        Thread.sleep(300); // the slow instance has marked its submit and waits for fal's answer
-        clock.advance(settings.lease().plus(Duration.ofSeconds(1)));
-        JobClaims.Claim next = claim(id, "next-instance");
-        Instant newHolderLooked = clock.instant();
-        processor.process(next); // the new holder sees a submit of unknown outcome and searches fal's listing for it
-        Map<String, Object> newer = row(id);
-        late.get();
+        CompletableFuture<Void> late;
+        Map<String, Object> newer;
+        Instant newHolderLooked;
+        try (AutoCloseable slowFal = fal.holdSubmits()) {
+            late = CompletableFuture.runAsync(() -> processor.process(slow));
+            while (submissionsFor(marker).isEmpty()) {
+                Thread.sleep(10); // waiting for the slow instance's submit to reach fal (an event), not for time
+            }
+            clock.advance(settings.lease().plus(Duration.ofSeconds(1)));
+            JobClaims.Claim next = claim(id, "next-instance");
+            newHolderLooked = clock.instant();
+            processor.process(next); // the new holder sees a submit of unknown outcome and searches fal's listing
+            newer = row(id);
+        }
+        late.get(); // fal answers the slow instance's submit 500 only now: its retry time must not be written
 
         Map<String, Object> after = row(id);
         assertThat(after.get("next_attempt_at")).as("the late worker's retry time was not written")

@@ -247,8 +247,6 @@ public final class FalSimulator implements AutoCloseable {
     private static final class FalRequestState {
         final String id;
         final Instant createdAt;
-        /** When the request was made by the listing's clock ({@link #listOnClock}): its {@code started_at}. */
-        volatile Instant listedAt;
         final Duration queueTime;
         final Duration runTime;
         final long seed;
@@ -321,7 +319,7 @@ public final class FalSimulator implements AutoCloseable {
     private volatile Duration runTime = Duration.ZERO;
     private volatile boolean listingUnavailable;
     private volatile Duration listingLag = Duration.ZERO;
-    private volatile Clock listingClock = Clock.systemUTC();
+    private volatile Clock clock = Clock.systemUTC();
 
     private FalSimulator(int port, String expectedKey) throws IOException {
         this.expectedKey = expectedKey;
@@ -444,12 +442,12 @@ public final class FalSimulator implements AutoCloseable {
     }
 
     /**
-     * The request listing stamps ({@code started_at}), filters and delays requests by {@code clock} instead of the
-     * wall clock: tests pass the gateway's own clock, so fal's time agrees with the gateway's however far the test
-     * moved it. Until {@link #reset()}.
+     * fal's time runs on {@code clock} instead of the wall clock: requests are created, queued, run, cancelled and
+     * listed ({@code started_at}, filters, lag) by it. Tests pass the gateway's own clock, so fal's time agrees with
+     * the gateway's and moves only when the test moves it. Until {@link #reset()}.
      */
-    public void listOnClock(Clock clock) {
-        this.listingClock = clock;
+    public void useClock(Clock clock) {
+        this.clock = clock;
     }
 
     /** Forgets what was received and scripted (the requests fal holds stay). */
@@ -462,7 +460,7 @@ public final class FalSimulator implements AutoCloseable {
         runTime = Duration.ZERO;
         listingUnavailable = false;
         listingLag = Duration.ZERO;
-        listingClock = Clock.systemUTC();
+        clock = Clock.systemUTC();
     }
 
     public List<Received> received() {
@@ -529,7 +527,7 @@ public final class FalSimulator implements AutoCloseable {
         String id = UUID.randomUUID().toString();
         JsonNode input = json.valueToTree(Map.of("prompt", "another account's request",
                 "video", Map.of("video_url", "https://example.com/another-account.mp4")));
-        foreignRequests.put(id, new FalRequestState(id, Instant.now(), Duration.ZERO, Duration.ZERO,
+        foreignRequests.put(id, new FalRequestState(id, clock.instant(), Duration.ZERO, Duration.ZERO,
                 random.nextInt(1 << 30), webhookUrl, input.toString(), input));
         return id;
     }
@@ -954,10 +952,9 @@ public final class FalSimulator implements AutoCloseable {
     private FalRequestState create(HttpExchange exchange, String body, JsonNode input, String chaosMarker) {
         String id = UUID.randomUUID().toString();
         long seed = input.path("seed").canConvertToLong() ? input.path("seed").asLong() : random.nextInt(1 << 30);
-        FalRequestState created = new FalRequestState(id, Instant.now(), queueTime, runTime, seed,
+        FalRequestState created = new FalRequestState(id, clock.instant(), queueTime, runTime, seed,
                 queryParam(exchange.getRequestURI().getRawQuery(), "fal_webhook"), body, input);
         created.chaosMarker = chaosMarker;
-        created.listedAt = listingClock.instant();
         requests.put(id, created);
         return created;
     }
@@ -1053,7 +1050,7 @@ public final class FalSimulator implements AutoCloseable {
         // in the queue it never runs, completes at once with an error, never billed; running, it finishes (and is
         // billed) unless the model honours the cancel ([sim:cancel-running-takes])
         if (state.equals("IN_QUEUE") || request.cancelWhileRunningTakes) {
-            request.cancelledAt = Instant.now();
+            request.cancelledAt = clock.instant();
             request.cancelled = true;
         }
         send(exchange, 202, Map.of("status", "CANCELLATION_REQUESTED"));
@@ -1063,7 +1060,7 @@ public final class FalSimulator implements AutoCloseable {
         if (request.cancelled) {
             return "COMPLETED";
         }
-        Duration age = Duration.between(request.createdAt, Instant.now());
+        Duration age = Duration.between(request.createdAt, clock.instant());
         if (age.compareTo(request.queueTime) < 0) {
             return "IN_QUEUE";
         }
@@ -1130,7 +1127,7 @@ public final class FalSimulator implements AutoCloseable {
         }
         List<String> requestIds = params.getOrDefault("request_id", List.of()).stream()
                 .flatMap(value -> Stream.of(value.split(","))).map(String::strip).toList();
-        Instant now = listingClock.instant();
+        Instant now = clock.instant();
         Instant start = param(params, "start") == null
                 ? now.minus(requestIds.isEmpty() ? Duration.ofHours(24) : Duration.ofDays(90))
                 : instantParam("start", param(params, "start"));
@@ -1149,11 +1146,11 @@ public final class FalSimulator implements AutoCloseable {
 
         Instant visibleUntil = now.minus(listingLag);
         List<FalRequestState> matching = endpoints.contains(ENDPOINT_ID) ? requests.values().stream()
-                .filter(r -> !r.listedAt.isAfter(visibleUntil))
-                .filter(r -> !r.listedAt.isBefore(start) && r.listedAt.isBefore(end))
+                .filter(r -> !r.createdAt.isAfter(visibleUntil))
+                .filter(r -> !r.createdAt.isBefore(start) && r.createdAt.isBefore(end))
                 .filter(r -> requestIds.isEmpty() || requestIds.contains(r.id))
                 .filter(r -> status == null || status.equals(statusClassOf(statusCodeOf(r))))
-                .sorted(Comparator.comparing((FalRequestState r) -> r.listedAt).thenComparing(r -> r.id).reversed())
+                .sorted(Comparator.comparing((FalRequestState r) -> r.createdAt).thenComparing(r -> r.id).reversed())
                 .toList() : List.of();
         int from = Math.min((pageNumber - 1) * limit, matching.size());
         int to = Math.min(from + limit, matching.size());
@@ -1173,7 +1170,7 @@ public final class FalSimulator implements AutoCloseable {
         Map<String, Object> item = new LinkedHashMap<>();
         item.put("request_id", request.id);
         item.put("endpoint_id", ENDPOINT_ID);
-        item.put("started_at", request.listedAt.toString());
+        item.put("started_at", request.createdAt.toString());
         item.put("ended_at", completed ? endOf(request).toString() : null);
         item.put("duration", completed ? durationOf(request) : null);
         item.put("status_code", statusCodeOf(request));
