@@ -1,6 +1,7 @@
 package dev.falgate.job;
 
 import java.time.Instant;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Semaphore;
 
@@ -25,9 +26,11 @@ class FalNews {
     private final FalClient fal;
     private final WorkerSettings settings;
     private final Semaphore immediateRounds;
+    private final JobClaims claims;
 
     FalNews(JobWriter writer, JobProcessor processor, JobWorker worker, JobRepository jobs, FalRequestLedger ledger,
-            FalClient fal, WorkerSettings settings) {
+            FalClient fal, WorkerSettings settings, JobClaims claims) {
+        this.claims = claims;
         this.writer = writer;
         this.processor = processor;
         this.worker = worker;
@@ -40,8 +43,8 @@ class FalNews {
 
     /**
      * fal's webhook names a request it holds for the job (see {@link JobWriter#learnFromWebhook}). When that
-     * gives the job something to do, the job is worked on at once, in the calling thread, taken in the same
-     * transaction that records the news: the caller need not wait for the worker's next claim (or its backlog).
+     * gives the job something to do, the job is worked on at once, in the calling thread, claimed as the worker
+     * claims ({@link JobClaims#claim}): the caller need not wait for the worker's next turn (or its backlog).
      * At most {@code concurrency} such rounds run at once: a burst of webhooks must not take every request
      * thread and database connection from callers; beyond that the job waits, due, for the worker, which is
      * woken.
@@ -64,18 +67,18 @@ class FalNews {
         if (ownership == Ownership.UNCONFIRMED) {
             return Verdict.UNCONFIRMED;
         }
+        if (!writer.learnFromWebhook(jobId, request)) {
+            return Verdict.UNKNOWN_JOB;
+        }
         boolean ownRound = immediateRounds.tryAcquire();
         try {
             Instant now = writer.now();
-            var lease = ownRound ? new JobWriter.Lease(worker.owner(), UUID.randomUUID(), now.plus(settings.lease())) : null;
-            JobWriter.WebhookNews news = writer.learnFromWebhook(jobId, request, lease);
-            if (news.claim() != null) {
-                processor.process(news.claim(), news.job(), succeeded ? request.requestId() : null);
-            } else if (news.jobExists()) {
+            Optional<JobClaims.Claim> claim = ownRound
+                    ? claims.claim(jobId, worker.owner(), now, now.plus(settings.lease())) : Optional.empty();
+            if (claim.isPresent()) {
+                processor.process(claim.get(), succeeded ? request.requestId() : null);
+            } else {
                 worker.wake();
-            }
-            if (!news.jobExists()) {
-                return Verdict.UNKNOWN_JOB;
             }
             return ownership == Ownership.CREATED ? Verdict.TAKEN_FOR_OWN_REQUEST : Verdict.TAKEN;
         } finally {

@@ -299,13 +299,6 @@ class Job extends StoredOnce<UUID> {
         return token != null && token.equals(leaseToken);
     }
 
-    /** Takes the lease for a round, as {@link JobClaims} would: e.g. fal's webhook working on the job at once. */
-    void leaseTo(String owner, UUID token, Instant until) {
-        leaseOwner = owner;
-        leaseToken = token;
-        leaseExpiresAt = until;
-    }
-
     void releaseLease() {
         leaseOwner = null;
         leaseToken = null;

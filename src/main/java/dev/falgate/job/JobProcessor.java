@@ -32,20 +32,18 @@ class JobProcessor {
      * and one write; only a round that found an extra fal request, or failed, needs more.
      */
     void process(JobClaims.Claim claim) {
-        process(claim, null, null);
+        process(claim, null);
     }
 
     /**
      * A claimed job's round.
      *
-     * @param loaded the job as the caller read it under this claim (fal's webhook, see {@link FalNews}), or null to
-     *        read it here
      * @param succeededRequestId a request fal's signed webhook reported as completed successfully, or null: if it
      *        is the job's request, the status call is skipped (only its inference time is then not recorded)
      */
-    void process(JobClaims.Claim claim, Job loaded, String succeededRequestId) {
+    void process(JobClaims.Claim claim, String succeededRequestId) {
         Round round = new Round(claim);
-        Job job = loaded != null ? loaded : writer.start(round);
+        Job job = writer.start(round);
         if (job == null || !job.isLeasedWith(claim.token())) {
             return;
         }

@@ -86,7 +86,7 @@ class JobWriter {
             String via) {
         Boolean released = tx.execute(status -> {
             Job job = jobs.findForUpdate(jobId).orElseThrow();
-            boolean adopted = learn(job, request, position, via, null);
+            boolean adopted = learn(job, request, position, via);
             // the submitting worker's round ends here: give its lease back in the same transaction
             if (adopted && job.isLeasedWith(claim.token())) {
                 job.releaseLease();
@@ -97,37 +97,27 @@ class JobWriter {
         return Boolean.TRUE.equals(released);
     }
 
-    /** A lease a webhook's request takes for its own round, as a claim would have. */
-    record Lease(String owner, UUID token, Instant until) {
-    }
-
-    /** What fal's webhook led to: whether the job exists, and the job as taken for a round of its own (or null). */
-    record WebhookNews(boolean jobExists, JobClaims.Claim claim, Job job) {
-    }
-
     /**
-     * fal's (signed) webhook names a request it holds for the job: learn of it as of a submit's answer. When the
-     * news gives the job something to do, the job is made due and, given a {@code lease}, taken for the webhook's
-     * own round in the same transaction; without one, whoever claims it next starts from this news.
+     * fal's (signed) webhook names a request it holds for the job: learn of it as of a submit's answer. When the news
+     * gives the job something to do, the job is made due and taken from any round in flight (see
+     * {@link #lookNow}). Returns whether the job exists.
      */
-    WebhookNews learnFromWebhook(UUID jobId, FalRequest request, Lease lease) {
-        return tx.execute(status -> {
+    boolean learnFromWebhook(UUID jobId, FalRequest request) {
+        return Boolean.TRUE.equals(tx.execute(status -> {
             Job job = jobs.findForUpdate(jobId).orElse(null);
             if (job == null) {
-                return new WebhookNews(false, null, null);
+                return false;
             }
-            learn(job, request, null, "webhook", lease);
-            return lease != null && job.isLeasedWith(lease.token())
-                    ? new WebhookNews(true, new JobClaims.Claim(jobId, lease.token()), job)
-                    : new WebhookNews(true, null, null);
-        });
+            learn(job, request, null, "webhook");
+            return true;
+        }));
     }
 
     /**
-     * Books a request fal holds for the locked job, learned {@code via} "submit", "listing" or "webhook" (then
-     * {@code webhookLease}, if any, is the webhook's own round). Returns whether the request became the job's own.
+     * Books a request fal holds for the locked job, learned {@code via} "submit", "listing" or "webhook". Returns
+     * whether the request became the job's own.
      */
-    private boolean learn(Job job, FalRequest request, Integer position, String via, Lease webhookLease) {
+    private boolean learn(Job job, FalRequest request, Integer position, String via) {
         UUID jobId = job.id();
         Instant now = now();
         boolean webhook = via.equals("webhook");
@@ -140,7 +130,7 @@ class JobWriter {
         }
         if (known != null) {
             if (!job.status().isTerminal() || known.isActive()) {
-                lookNow(job, webhook, webhookLease, now); // news about a request we know
+                lookNow(job, webhook, now); // news about a request we know
             }
             return false;
         }
@@ -151,29 +141,26 @@ class JobWriter {
             recordTransition(job, JobStatus.QUEUED, "fal request " + request.requestId() + ", learned via " + via
                     + ", attempt " + job.attempts());
             if (webhook || job.isCancelRequested()) {
-                lookNow(job, webhook, webhookLease, now); // fal's webhook means the request has finished; a cancel is waiting
+                lookNow(job, webhook, now); // fal's webhook means the request has finished; a cancel is waiting
             }
             return true;
         }
         log.error("Job {}: a second fal request {} exists (the job's is {}); cancelling it, both are booked",
                 jobId, request.requestId(), job.falRequestId());
-        lookNow(job, webhook, webhookLease, now);
+        lookNow(job, webhook, now);
         return false;
     }
 
     /**
      * Makes the job due, as of its acceptance: the worker claims due jobs oldest first, so when it has a backlog
      * of submits, a job fal has finished (paid for, its video waiting) is fetched before jobs accepted after it
-     * are sent, instead of queueing behind all of them. News from fal's webhook also takes
-     * the job from any round in flight: that round's last write would put the next look back by a poll
-     * interval, and its lease no longer lets it write. The job goes to the webhook's own round
-     * ({@code webhookLease}) or, without one, to whoever claims it next; either starts from this news.
+     * are sent, instead of queueing behind all of them. News from fal's webhook also takes the job from any round
+     * in flight: that round's last write would put the next look back by a poll interval, and without its lease
+     * it writes nothing. Whoever claims the job next (the webhook's own round, or the worker) starts from this news.
      */
-    private static void lookNow(Job job, boolean webhook, Lease webhookLease, Instant now) {
+    private static void lookNow(Job job, boolean webhook, Instant now) {
         job.dueAt(job.createdAt().isBefore(now) ? job.createdAt() : now, now);
-        if (webhook && webhookLease != null) {
-            job.leaseTo(webhookLease.owner(), webhookLease.token(), webhookLease.until());
-        } else if (webhook) {
+        if (webhook) {
             job.releaseLease();
         }
     }
