@@ -11,6 +11,8 @@ import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.fal.ResultOutcome;
 import dev.falgate.fal.StatusOutcome;
+import dev.falgate.ledger.FalRequestEntry;
+import dev.falgate.ledger.FalRequestLedger;
 
 /**
  * Requests fal holds for a job besides its own (a lost submit that surfaced after the job was sent again), and
@@ -48,7 +50,7 @@ class ExtraRequests {
     void settle(Round round) {
         Job job = jobs.findById(round.claim.jobId()).orElseThrow();
         for (FalRequestEntry extra : ledger.findByJobIdAndStatus(job.id(), FalRequestEntry.ACTIVE)) {
-            if (!extra.isUnsettledExtraOf(job)) {
+            if (!job.leavesUnsettled(extra)) {
                 continue;
             }
             FalRequest request = extra.falRequest();

@@ -10,6 +10,8 @@ import org.springframework.stereotype.Component;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.fal.StatusOutcome;
+import dev.falgate.ledger.FalRequestEntry;
+import dev.falgate.ledger.FalRequestLedger;
 
 /**
  * fal's news of a job from its webhook, the one entry for it: is the request ours (created, known, or confirmed

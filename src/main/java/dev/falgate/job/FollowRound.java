@@ -14,6 +14,8 @@ import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.fal.ResultOutcome;
 import dev.falgate.fal.StatusOutcome;
+import dev.falgate.ledger.FalRequestEntry;
+import dev.falgate.ledger.FalRequestLedger;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 

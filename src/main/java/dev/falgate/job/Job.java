@@ -12,6 +12,8 @@ import jakarta.persistence.Table;
 import org.hibernate.annotations.ColumnTransformer;
 
 import dev.falgate.fal.FalRequest;
+import dev.falgate.ledger.FalRequestEntry;
+import dev.falgate.ledger.StoredOnce;
 
 /**
  * One extend request and everything falgate knows of it. Every change of status happens through
@@ -297,6 +299,11 @@ class Job extends StoredOnce<UUID> {
 
     boolean isLeasedWith(UUID token) {
         return token != null && token.equals(leaseToken);
+    }
+
+    /** Whether {@code entry} is a request of this job still to be cancelled and settled, besides or after its own. */
+    boolean leavesUnsettled(FalRequestEntry entry) {
+        return entry.isUnsettledExtraOf(falRequestId, status.isTerminal());
     }
 
     void releaseLease() {

@@ -5,7 +5,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Consumer;
 
@@ -16,8 +15,10 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
-import dev.falgate.spend.SpendBook;
+import dev.falgate.ledger.SpendBook;
 import dev.falgate.web.Usd;
+import dev.falgate.ledger.FalRequestEntry;
+import dev.falgate.ledger.FalRequestLedger;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -195,7 +196,7 @@ class JobWriter {
                 }
                 JobStatus before = job.status();
                 change.accept(job);
-                if (last && ledgerOf(round).stream().noneMatch(entry -> entry.isUnsettledExtraOf(job))) {
+                if (last && ledgerOf(round).stream().noneMatch(job::leavesUnsettled)) {
                     job.releaseLease();
                     round.released = true;
                 }
@@ -267,8 +268,7 @@ class JobWriter {
 
     /** The job's cost is what fal billed over all of its requests, as booked in the ledger. */
     BigDecimal bookedCost(Round round) {
-        return ledgerOf(round).stream().map(FalRequestEntry::costUsd).filter(Objects::nonNull)
-                .reduce(BigDecimal.ZERO, BigDecimal::add);
+        return FalRequestEntry.costOf(ledgerOf(round));
     }
 
     /** The job's ledger, read once per write (the job's row lock keeps it from changing meanwhile). */

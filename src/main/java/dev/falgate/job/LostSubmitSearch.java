@@ -10,6 +10,7 @@ import org.springframework.stereotype.Component;
 
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.ListingOutcome;
+import dev.falgate.ledger.FalRequestLedger;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 

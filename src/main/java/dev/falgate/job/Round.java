@@ -1,6 +1,7 @@
 package dev.falgate.job;
 
 import java.util.List;
+import dev.falgate.ledger.FalRequestEntry;
 
 /** One round of work on one claimed job: its lease, and what the round's writes found out along the way. */
 final class Round {

@@ -61,6 +61,8 @@ class WorkerRaceTest extends IntegrationTest {
 
             // other tests' jobs share the table, so the two may have claimed more than ours between them
             assertThat(first + second).as("jobs claimed by %d and %d", first, second).isGreaterThanOrEqualTo(JOBS);
+            assertThat(List.of(first, second)).as("both instances took part in the race").allSatisfy(
+                    claimed -> assertThat(claimed).isPositive());
             assertThat(queued(marker)).isZero();
         } finally {
             racers.shutdownNow();

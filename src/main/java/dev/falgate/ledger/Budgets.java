@@ -1,9 +1,8 @@
-package dev.falgate.spend;
+package dev.falgate.ledger;
 
 import java.math.BigDecimal;
 import java.sql.Timestamp;
 import java.time.Clock;
-import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.Collection;

@@ -1,4 +1,4 @@
-package dev.falgate.job;
+package dev.falgate.ledger;
 
 import jakarta.persistence.MappedSuperclass;
 import jakarta.persistence.PostLoad;
@@ -12,7 +12,7 @@ import org.springframework.data.domain.Persistable;
  * until stored, so saving inserts at once instead of probing with a select first.
  */
 @MappedSuperclass
-abstract class StoredOnce<ID> implements Persistable<ID> {
+public abstract class StoredOnce<ID> implements Persistable<ID> {
 
     @Transient
     private boolean isNew = true;
@@ -24,7 +24,7 @@ abstract class StoredOnce<ID> implements Persistable<ID> {
 
     @PostLoad
     @PostPersist
-    void markStored() {
+    protected void markStored() {
         isNew = false;
     }
 }

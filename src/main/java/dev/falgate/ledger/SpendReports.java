@@ -1,4 +1,4 @@
-package dev.falgate.spend;
+package dev.falgate.ledger;
 
 import java.math.BigDecimal;
 import java.sql.Timestamp;
@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Map;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;

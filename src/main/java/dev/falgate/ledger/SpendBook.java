@@ -1,4 +1,4 @@
-package dev.falgate.spend;
+package dev.falgate.ledger;
 
 import java.math.BigDecimal;
 import java.time.Clock;

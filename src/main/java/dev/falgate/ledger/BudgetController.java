@@ -1,4 +1,4 @@
-package dev.falgate.spend;
+package dev.falgate.ledger;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.falgate.spend;
+package dev.falgate.ledger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

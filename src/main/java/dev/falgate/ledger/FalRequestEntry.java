@@ -1,8 +1,10 @@
-package dev.falgate.job;
+package dev.falgate.ledger;
 
 import java.math.BigDecimal;
 import java.net.URI;
 import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 
 import jakarta.persistence.Entity;
@@ -18,9 +20,9 @@ import dev.falgate.fal.FalRequest;
  */
 @Entity
 @Table(name = "fal_request")
-class FalRequestEntry extends StoredOnce<String> {
+public class FalRequestEntry extends StoredOnce<String> {
 
-    static final String ACTIVE = "active";
+    public static final String ACTIVE = "active";
 
     @Id
     private String requestId;
@@ -42,7 +44,7 @@ class FalRequestEntry extends StoredOnce<String> {
     }
 
     /** A request we just learned of, from the submit's answer ({@code submit}) or fal's webhook ({@code webhook}). */
-    static FalRequestEntry learned(FalRequest request, UUID jobId, String via, Instant now) {
+    public static FalRequestEntry learned(FalRequest request, UUID jobId, String via, Instant now) {
         FalRequestEntry entry = new FalRequestEntry();
         entry.requestId = request.requestId();
         entry.jobId = jobId;
@@ -55,11 +57,17 @@ class FalRequestEntry extends StoredOnce<String> {
         return entry;
     }
 
+    /** A job's cost: what fal billed over all of its requests, as booked in the ledger. */
+    public static BigDecimal costOf(List<FalRequestEntry> requestsOfTheJob) {
+        return requestsOfTheJob.stream().map(FalRequestEntry::costUsd).filter(Objects::nonNull)
+                .reduce(BigDecimal.ZERO, BigDecimal::add);
+    }
+
     /**
      * Books the request's outcome: {@code completed} costs the job's price; {@code failed} and {@code cancelled}
      * cost nothing unless fal reports billable units for them anyway.
      */
-    void settle(String outcome, BigDecimal billable, BigDecimal price, Instant now) {
+    public void settle(String outcome, BigDecimal billable, BigDecimal price, Instant now) {
         if (!isActive()) {
             return; // settled by an earlier delivery or round: the first outcome stands
         }
@@ -71,13 +79,13 @@ class FalRequestEntry extends StoredOnce<String> {
         settledAt = now;
     }
 
-    void markCancelRequested(Instant now) {
+    public void markCancelRequested(Instant now) {
         if (cancelRequestedAt == null) {
             cancelRequestedAt = now;
         }
     }
 
-    boolean isActive() {
+    public boolean isActive() {
         return ACTIVE.equals(status);
     }
 
@@ -85,20 +93,20 @@ class FalRequestEntry extends StoredOnce<String> {
      * An extra: a request fal still runs for the job besides the job's own, or the job's own after the job ended
      * without it (its deadline), to be cancelled and booked as fal bills it.
      */
-    boolean isUnsettledExtraOf(Job job) {
-        return isActive() && (!requestId.equals(job.falRequestId()) || job.status().isTerminal());
+    public boolean isUnsettledExtraOf(String jobsOwnRequestId, boolean jobEnded) {
+        return isActive() && (!requestId.equals(jobsOwnRequestId) || jobEnded);
     }
 
     /** One more look at an unsettled request that told nothing; the looks are bounded (see WorkerSettings). */
-    void countSettleAttempt() {
+    public void countSettleAttempt() {
         settleAttempts++;
     }
 
-    int settleAttempts() {
+    public int settleAttempts() {
         return settleAttempts;
     }
 
-    FalRequest falRequest() {
+    public FalRequest falRequest() {
         return new FalRequest(requestId, uri(statusUrl), uri(responseUrl), uri(cancelUrl));
     }
 
@@ -108,12 +116,12 @@ class FalRequestEntry extends StoredOnce<String> {
     }
 
 
-    String requestId() { return requestId; }
-    UUID jobId() { return jobId; }
-    String learnedVia() { return learnedVia; }
-    String status() { return status; }
-    Instant cancelRequestedAt() { return cancelRequestedAt; }
-    BigDecimal costUsd() { return costUsd; }
+    public String requestId() { return requestId; }
+    public UUID jobId() { return jobId; }
+    public String learnedVia() { return learnedVia; }
+    public String status() { return status; }
+    public Instant cancelRequestedAt() { return cancelRequestedAt; }
+    public BigDecimal costUsd() { return costUsd; }
 
     private static String text(URI uri) {
         return uri == null ? null : uri.toString();

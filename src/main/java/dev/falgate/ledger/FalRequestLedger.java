@@ -1,11 +1,12 @@
-package dev.falgate.job;
+package dev.falgate.ledger;
 
 import java.util.List;
 import java.util.UUID;
 
 import org.springframework.data.repository.ListCrudRepository;
 
-interface FalRequestLedger extends ListCrudRepository<FalRequestEntry, String> {
+/** The ledger's lines: every request fal created for a job (see {@link FalRequestEntry}). */
+public interface FalRequestLedger extends ListCrudRepository<FalRequestEntry, String> {
 
     List<FalRequestEntry> findByJobId(UUID jobId);
 
