@@ -116,14 +116,7 @@ class DatabaseClockTest {
     }
 
     private static DataSource database() {
-        TestDatabase.Connection db = TestDatabase.get();
-        PGSimpleDataSource source = new PGSimpleDataSource();
-        source.setURL(db.url());
-        source.setUser(db.username());
-        source.setPassword(db.password());
-        source.setConnectTimeout(5);
-        source.setSocketTimeout(10);
-        return source;
+        return TestDatabase.dataSource();
     }
 
     /** Nothing listens on port 1: the connection is refused at once. */

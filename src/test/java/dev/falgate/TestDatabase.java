@@ -3,6 +3,7 @@ package dev.falgate;
 import java.io.IOException;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
@@ -19,6 +20,18 @@ public final class TestDatabase {
     private static Connection connection;
 
     private TestDatabase() {
+    }
+
+    /** A plain data source on the tests' database, for tests that run without a Spring context. */
+    public static PGSimpleDataSource dataSource() {
+        Connection db = get();
+        PGSimpleDataSource source = new PGSimpleDataSource();
+        source.setURL(db.url());
+        source.setUser(db.username());
+        source.setPassword(db.password());
+        source.setConnectTimeout(5);
+        source.setSocketTimeout(10);
+        return source;
     }
 
     public static synchronized Connection get() {

@@ -7,7 +7,6 @@ import java.time.Clock;
 import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 import dev.falgate.TestDatabase;
@@ -33,11 +32,6 @@ class FalAccountTest {
     }
 
     private static JdbcClient database() {
-        TestDatabase.Connection db = TestDatabase.get();
-        PGSimpleDataSource dataSource = new PGSimpleDataSource();
-        dataSource.setUrl(db.url());
-        dataSource.setUser(db.username());
-        dataSource.setPassword(db.password());
-        return JdbcClient.create(dataSource);
+        return JdbcClient.create(TestDatabase.dataSource());
     }
 }
