@@ -41,7 +41,9 @@ class KeyController {
     record CreateKeyRequest(
             @NotBlank @Pattern(regexp = "[a-z0-9][a-z0-9._-]{0,63}", message = "must be 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit") String client,
             @NotNull @NotEmpty List<@NotBlank String> scopes,
-            @NotBlank @Size(max = 100) String name,
+            @NotBlank @Size(max = 100)
+            @Pattern(regexp = "[^\\p{Cntrl}\\p{Cs}]*", message = "must not contain control characters (CR, LF, NUL, ...)")
+            String name,
             @Min(1) @Max(1_000_000) Integer rateLimitPerMinute) {
     }
 

@@ -38,6 +38,11 @@ class KeyService {
         caller.require(Scope.ADMIN);
         Set<Scope> scopes = EnumSet.noneOf(Scope.class);
         List<FieldProblem> errors = new ArrayList<>();
+        if (request.client().equals(AccessSettings.ADMIN_CLIENT)) {
+            // the bootstrap key's client: another key named so would read the bootstrap key's jobs as its own
+            errors.add(new FieldProblem("client", "'" + AccessSettings.ADMIN_CLIENT
+                    + "' is reserved for the bootstrap admin key"));
+        }
         for (int i = 0; i < request.scopes().size(); i++) {
             String value = request.scopes().get(i);
             Optional<Scope> scope = Scope.of(value);

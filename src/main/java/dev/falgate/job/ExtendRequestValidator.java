@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 import org.springframework.stereotype.Component;
 
@@ -42,6 +43,15 @@ class ExtendRequestValidator {
     private static final List<String> INPUT_FIELDS = List.of("prompt", "negative_prompt", "resolution",
             "aspect_ratio", "seed", "num_inference_steps", "expand_prompt", "video");
     private static final Set<String> VIDEO_FIELDS = Set.of("video_url", "start_frame_num");
+    static final int MAX_PROMPT_CHARACTERS = 4000;
+    static final int MAX_URL_CHARACTERS = 2048;
+    private static final String UNSTORABLE = "must not contain the NUL character (\\u0000) or a lone UTF-16 surrogate";
+    /** Unicode whitespace and the zero-width characters a prompt made only of would still look blank. */
+    private static final Pattern ZERO_WIDTH_OR_SPACE =
+            Pattern.compile("[\\p{javaWhitespace}\\p{Z}\\u200B\\u200C\\u200D\\u2060\\uFEFF\\u180E]+");
+    /** A host name as written in a URL, IDN letters and underscores included. */
+    private static final Pattern HOST_NAME =
+            Pattern.compile("[\\p{L}\\p{N}_-]+(\\.[\\p{L}\\p{N}_-]+)*\\.?");
     private static final Set<String> RESOLUTIONS = Set.of("480p", "720p");
     private static final Set<String> ASPECT_RATIOS = Set.of("9:16", "16:9");
 
@@ -61,6 +71,8 @@ class ExtendRequestValidator {
             throw ApiException.validationFailed(List.of(new FieldProblem("body", "must be a JSON object")));
         }
         rejectUnknown(body, BODY_FIELDS, "", errors);
+        rejectUnstorableText(body, "", errors);
+        boolean storable = errors.stream().noneMatch(error -> error.message().contains(UNSTORABLE));
 
         ObjectNode effective = json.createObjectNode();
         JsonNode input = body.get("input");
@@ -77,7 +89,7 @@ class ExtendRequestValidator {
             metadata = null;
         } else if (metadata != null && !metadata.isObject()) {
             errors.add(new FieldProblem("metadata", "must be a JSON object"));
-        } else if (metadata != null
+        } else if (metadata != null && storable
                 && json.writeValueAsString(metadata).getBytes(StandardCharsets.UTF_8).length > MAX_METADATA_BYTES) {
             errors.add(new FieldProblem("metadata", "must be at most " + MAX_METADATA_BYTES + " bytes as JSON"));
         }
@@ -104,13 +116,15 @@ class ExtendRequestValidator {
                         errors.add(new FieldProblem(path, "is required"));
                     } else if (!value.isString()) {
                         errors.add(new FieldProblem(path, "must be a string"));
-                    } else if (value.asString().isBlank()) {
-                        errors.add(new FieldProblem(path, "must not be blank"));
+                    } else {
+                        promptText(value.asString(), path, errors);
                     }
                 }
                 case "negative_prompt" -> {
                     if (!value.isString()) {
                         errors.add(new FieldProblem(path, "must be a string"));
+                    } else if (value.asString().codePointCount(0, value.asString().length()) > MAX_PROMPT_CHARACTERS) {
+                        errors.add(new FieldProblem(path, "must be at most " + MAX_PROMPT_CHARACTERS + " characters"));
                     }
                 }
                 case "resolution" -> oneOf(value, RESOLUTIONS, path, errors);
@@ -161,6 +175,8 @@ class ExtendRequestValidator {
             errors.add(new FieldProblem("input.video.video_url", "is required"));
         } else if (!url.isString() || !isHttpUrl(url.asString())) {
             errors.add(new FieldProblem("input.video.video_url", "must be an absolute http or https URL"));
+        } else if (url.asString().length() > MAX_URL_CHARACTERS) {
+            errors.add(new FieldProblem("input.video.video_url", "must be at most " + MAX_URL_CHARACTERS + " characters"));
         }
         JsonNode start = video.get("start_frame_num");
         if (start != null && (!start.isIntegralNumber() || !start.canConvertToInt() || start.asInt() < 0)) {
@@ -183,13 +199,80 @@ class ExtendRequestValidator {
         }
     }
 
+    /**
+     * An absolute http(s) URL with a host. {@link URI#getHost()} knows only ASCII hostnames without {@code _}; an
+     * IDN host ({@code bücher.example}) or one with an underscore is read from the authority instead.
+     */
     private static boolean isHttpUrl(String text) {
         try {
             URI uri = new URI(text);
-            return uri.isAbsolute() && ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
-                    && uri.getHost() != null && !uri.getHost().isBlank();
+            boolean web = "http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme());
+            return uri.isAbsolute() && web && hostOf(uri) != null;
         } catch (URISyntaxException e) {
             return false;
         }
+    }
+
+    private static String hostOf(URI uri) {
+        if (uri.getHost() != null && !uri.getHost().isBlank()) {
+            return uri.getHost();
+        }
+        String authority = uri.getAuthority();
+        if (authority == null) {
+            return null;
+        }
+        String host = authority.substring(authority.lastIndexOf('@') + 1).replaceFirst(":\\d*$", "");
+        return HOST_NAME.matcher(host).matches() ? host : null;
+    }
+
+    /** Not blank once Unicode whitespace and zero-width characters are gone, and at most 4,000 characters. */
+    private static void promptText(String text, String path, List<FieldProblem> errors) {
+        if (ZERO_WIDTH_OR_SPACE.matcher(text).replaceAll("").isEmpty()) {
+            errors.add(new FieldProblem(path, "must not be blank"));
+        } else if (text.codePointCount(0, text.length()) > MAX_PROMPT_CHARACTERS) {
+            errors.add(new FieldProblem(path, "must be at most " + MAX_PROMPT_CHARACTERS + " characters"));
+        }
+    }
+
+    /**
+     * PostgreSQL stores no NUL character and Java strings may carry a lone surrogate that no encoding can write:
+     * either, anywhere in the body (names included), is refused here, naming where, instead of failing later.
+     */
+    private static void rejectUnstorableText(JsonNode node, String path, List<FieldProblem> errors) {
+        if (node.isString() && !storable(node.asString())) {
+            errors.add(new FieldProblem(path.isEmpty() ? "body" : path, UNSTORABLE));
+        } else if (node.isObject()) {
+            for (Iterator<String> names = node.propertyNames().iterator(); names.hasNext(); ) {
+                String name = names.next();
+                String child = path.isEmpty() ? name : path + "." + name;
+                if (!storable(name)) {
+                    errors.add(new FieldProblem(path.isEmpty() ? "body" : path, "has a field name that " + UNSTORABLE));
+                } else {
+                    rejectUnstorableText(node.get(name), child, errors);
+                }
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                rejectUnstorableText(node.get(i), path + "[" + i + "]", errors);
+            }
+        }
+    }
+
+    private static boolean storable(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\u0000') {
+                return false;
+            }
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 >= text.length() || !Character.isLowSurrogate(text.charAt(i + 1))) {
+                    return false;
+                }
+                i++;
+            } else if (Character.isLowSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

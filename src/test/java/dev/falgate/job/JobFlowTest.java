@@ -82,6 +82,19 @@ class JobFlowTest extends IntegrationTest {
         assertThat(row.get("next_attempt_at")).isNull();
     }
 
+    @Test
+    void videoUrlsOnIdnAndUnderscoreHostsAreAccepted() {
+        for (String url : List.of("https://bücher.example/in.mp4", "https://media_cdn.example.com:8443/in.mp4")) {
+            String body = "{\"input\": {\"prompt\": \"hosts " + UUID.randomUUID() + "\", \"video\": {\"video_url\": \""
+                    + url + "\"}}}";
+
+            HttpResponse<String> accepted = post("/v1/jobs", body);
+
+            assertThat(accepted.statusCode()).as(url).isEqualTo(202);
+            assertThat(body(accepted).path("input").path("video").path("video_url").asString()).isEqualTo(url);
+        }
+    }
+
     private String status(String id) {
         return body(get("/v1/jobs/" + id)).path("status").asString();
     }

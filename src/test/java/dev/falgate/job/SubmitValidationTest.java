@@ -82,7 +82,22 @@ class SubmitValidationTest extends IntegrationTest {
                 bad("body an array", "[]", "body"),
                 bad("body malformed JSON", "{\"input\": {\"prompt\": \"" + PROBE + "\",}", "body"),
                 bad("body a duplicated field", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"prompt\": \"q\", " + VIDEO + "}}", "body"),
-                bad("body empty", "", "body"));
+                bad("body empty", "", "body"),
+                bad("prompt with a NUL character", input("\"prompt\": \"" + PROBE + " a\\u0000b\""), "input.prompt"),
+                bad("prompt with a lone surrogate", input("\"prompt\": \"" + PROBE + " \\ud800\""), "input.prompt"),
+                bad("metadata value with a NUL character", "{\"input\": {\"prompt\": \"" + PROBE + "\", " + VIDEO
+                        + "}, \"metadata\": {\"note\": \"a\\u0000\"}}", "metadata.note"),
+                // the JSON parser itself refuses this one, so the problem names the body
+                bad("metadata name with a lone surrogate", "{\"input\": {\"prompt\": \"" + PROBE + "\", " + VIDEO
+                        + "}, \"metadata\": {\"\\udc00\": 1}}", "body"),
+                bad("metadata name with a NUL character", "{\"input\": {\"prompt\": \"" + PROBE + "\", " + VIDEO
+                        + "}, \"metadata\": {\"a\\u0000\": 1}}", "metadata"),
+                bad("prompt of zero-width characters and spaces", input("\"prompt\": \"\\u200b\\u2060 \\ufeff\\u00a0\""), "input.prompt"),
+                bad("prompt over 4,000 characters", input("\"prompt\": \"" + PROBE + "x".repeat(4000) + "\""), "input.prompt"),
+                bad("negative_prompt over 4,000 characters", input("\"prompt\": \"" + PROBE + "\", \"negative_prompt\": \""
+                        + "x".repeat(4001) + "\""), "input.negative_prompt"),
+                bad("video_url over 2,048 characters", "{\"input\": {\"prompt\": \"" + PROBE + "\", \"video\": {\"video_url\": "
+                        + "\"https://e.com/" + "a".repeat(2040) + ".mp4\"}}}", "input.video.video_url"));
     }
 
     @ParameterizedTest(name = "{0}")
