@@ -25,6 +25,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
+import dev.falgate.web.StorableInstant;
 import dev.falgate.web.Usd;
 
 /**
@@ -70,8 +71,12 @@ class JobHistory {
             try {
                 String[] parts = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.US_ASCII).split(":", 2);
                 long micros = Long.parseLong(parts[0]);
-                return new Cursor(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000),
-                        Math.floorMod(micros, 1_000_000) * 1_000L), UUID.fromString(parts[1]));
+                Instant createdAt = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000),
+                        Math.floorMod(micros, 1_000_000) * 1_000L);
+                if (!StorableInstant.holds(createdAt)) {
+                    throw new IllegalArgumentException("a cursor out of range"); // not one this API gave out
+                }
+                return new Cursor(createdAt, UUID.fromString(parts[1]));
             } catch (RuntimeException e) {
                 throw ApiException.validationFailed(List.of(new FieldProblem("cursor",
                         "is not a cursor this API gave out")));

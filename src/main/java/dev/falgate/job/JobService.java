@@ -31,6 +31,7 @@ import dev.falgate.fal.FalAccount;
 import dev.falgate.fal.FalClient;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
+import dev.falgate.web.StorableInstant;
 import dev.falgate.web.Usd;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.cfg.JsonNodeFeature;
@@ -258,11 +259,15 @@ public class JobService {
             return null;
         }
         try {
-            return OffsetDateTime.parse(text).toInstant();
+            Instant instant = OffsetDateTime.parse(text).toInstant();
+            if (StorableInstant.holds(instant)) {
+                return instant;
+            }
+            errors.add(new FieldProblem(name, StorableInstant.RANGE));
         } catch (DateTimeParseException e) {
             errors.add(new FieldProblem(name, "must be an RFC 3339 timestamp such as 2026-11-23T10:15:30Z"));
-            return null;
         }
+        return null;
     }
 
     private Submission replay(Job earlier, String hash) {

@@ -21,6 +21,7 @@ import dev.falgate.access.Scope;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.Usd;
 import dev.falgate.web.FieldProblem;
+import dev.falgate.web.StorableInstant;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -83,11 +84,15 @@ class SpendController {
             return otherwise.atStartOfDay().toInstant(ZoneOffset.UTC);
         }
         try {
-            return text.length() == 10 ? LocalDate.parse(text).atStartOfDay().toInstant(ZoneOffset.UTC)
+            Instant instant = text.length() == 10 ? LocalDate.parse(text).atStartOfDay().toInstant(ZoneOffset.UTC)
                     : OffsetDateTime.parse(text).toInstant();
+            if (StorableInstant.holds(instant)) {
+                return instant;
+            }
+            errors.add(new FieldProblem(name, StorableInstant.RANGE));
         } catch (DateTimeParseException e) {
             errors.add(new FieldProblem(name, "must be an RFC 3339 timestamp or a date such as 2026-11-23"));
-            return null;
         }
+        return null;
     }
 }
