@@ -71,8 +71,7 @@ class ExtraRequests {
             ResultOutcome result = status instanceof StatusOutcome.Completed ? fal.result(request) : null;
             if (result == null || result instanceof ResultOutcome.Unavailable) {
                 writer.keepingLease(round, "count a look at a fal request",
-                        j -> writer.ledgerOf(round).stream().filter(entry -> entry.requestId().equals(requestId)).findFirst()
-                                .ifPresent(FalRequestEntry::countSettleAttempt));
+                        j -> writer.entryOf(round, requestId).countSettleAttempt());
                 continue;
             }
             StatusOutcome.Completed completed = (StatusOutcome.Completed) status;

@@ -262,8 +262,12 @@ class JobWriter {
     }
 
     void settle(Round round, Job job, String requestId, String outcome, BigDecimal billable, Instant now) {
-        ledgerOf(round).stream().filter(entry -> entry.requestId().equals(requestId)).findFirst().orElseThrow()
-                .settle(outcome, billable, job.priceUsd(), now);
+        entryOf(round, requestId).settle(outcome, billable, job.priceUsd(), now);
+    }
+
+    /** The job's ledger line for {@code requestId}, as read in the current write. */
+    FalRequestEntry entryOf(Round round, String requestId) {
+        return ledgerOf(round).stream().filter(entry -> entry.requestId().equals(requestId)).findFirst().orElseThrow();
     }
 
     /** The job's cost is what fal billed over all of its requests, as booked in the ledger. */
