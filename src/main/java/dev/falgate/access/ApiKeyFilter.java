@@ -18,14 +18,15 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 import dev.falgate.web.Problems;
+import dev.falgate.web.RoutedPath;
 
 /**
  * Every {@code /v1/**} request needs {@code Authorization: Bearer <key>}; without a known key it is
- * answered 401 before any controller runs, whatever the route; a key over its rate limit is answered
- * 429 with Retry-After. Scopes are checked per route.
+ * answered 401 before anything else looks at it (the body limit, the route, the body), and a key over its rate
+ * limit 429 with Retry-After. Scopes are checked per route by {@link ScopeCheck}, still before the body is read.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 20)
+@Order(Ordered.HIGHEST_PRECEDENCE + 10)
 class ApiKeyFilter extends OncePerRequestFilter {
 
     static final String CALLER_ATTRIBUTE = Caller.class.getName();
@@ -45,7 +46,7 @@ class ApiKeyFilter extends OncePerRequestFilter {
 
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !request.getRequestURI().startsWith("/v1/");
+        return !RoutedPath.of(request).startsWith("/v1/");
     }
 
     @Override

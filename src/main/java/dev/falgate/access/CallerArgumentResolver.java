@@ -5,12 +5,15 @@ import java.util.List;
 import org.springdoc.core.utils.SpringDocUtils;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.MethodParameter;
+import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.support.WebDataBinderFactory;
 import org.springframework.web.context.request.NativeWebRequest;
 import org.springframework.web.context.request.RequestAttributes;
 import org.springframework.web.method.support.HandlerMethodArgumentResolver;
 import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+
+import dev.falgate.web.ApiException;
 
 /** Lets a controller method declare a {@link Caller} parameter: the one {@link ApiKeyFilter} authenticated. */
 @Configuration(proxyBeanMethods = false)
@@ -36,7 +39,8 @@ class CallerArgumentResolver implements HandlerMethodArgumentResolver, WebMvcCon
             WebDataBinderFactory binderFactory) {
         Object caller = request.getAttribute(ApiKeyFilter.CALLER_ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
         if (caller == null) {
-            throw new IllegalStateException("No authenticated caller: route outside /v1 asked for one");
+            // a route outside /v1 asked for a caller: no key was checked, so none is trusted
+            throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", "A valid API key is required.");
         }
         return (Caller) caller;
     }

@@ -70,19 +70,22 @@ class KeyController {
     }
 
     @Operation(summary = "Create an API key for a client; the secret is in the answer and nowhere else")
-    @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
+    @RequiresScope(Scope.ADMIN)
+    @PostMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<CreatedKey> create(Caller caller, @Valid @RequestBody CreateKeyRequest request) {
         KeyService.NewKey created = keys.create(caller, request);
         return ResponseEntity.created(URI.create("/v1/keys/" + created.key().id())).body(CreatedKey.of(created));
     }
 
     @Operation(summary = "List every API key, without secrets")
+    @RequiresScope(Scope.ADMIN)
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     KeyList list(Caller caller) {
         return new KeyList(keys.list(caller).stream().map(KeyView::of).toList());
     }
 
     @Operation(summary = "Revoke a key; it stops working at the next request")
+    @RequiresScope(Scope.ADMIN)
     @DeleteMapping("/{id}")
     ResponseEntity<Void> revoke(Caller caller, @PathVariable String id) {
         keys.revoke(caller, id);

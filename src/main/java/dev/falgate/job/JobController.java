@@ -18,6 +18,8 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 import dev.falgate.access.Caller;
+import dev.falgate.access.RequiresScope;
+import dev.falgate.access.Scope;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
@@ -59,7 +61,8 @@ class JobController {
                             {"input": {"prompt": "Woman walking on a street in Tokyo", "resolution": "720p",
                                        "video": {"video_url": "https://example.com/in.mp4", "start_frame_num": 24}},
                              "metadata": {"order_id": "A-1001"}}"""))))
-    @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
+    @RequiresScope(Scope.JOBS_CREATE)
+    @PostMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> submit(Caller caller, @RequestBody JsonNode body,
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
         JobService.Submission submission = jobs.accept(caller, body, idempotencyKey);
@@ -73,6 +76,7 @@ class JobController {
     @Operation(summary = "Cancel a job (scope jobs:create, own jobs): 202, or 409 when it already ended",
             responses = @ApiResponse(responseCode = "202", description = "Cancelled, or fal asked to cancel",
                     content = @Content(schema = @Schema(implementation = JobResource.class))))
+    @RequiresScope(Scope.JOBS_CREATE)
     @PostMapping(path = "/{id}/cancel", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> cancel(Caller caller, @PathVariable String id) {
         return ResponseEntity.accepted().body(JobResource.of(jobs.cancel(caller, id)));
@@ -81,6 +85,7 @@ class JobController {
     @Operation(summary = "Job history, newest first (ops:read: every client; jobs:read: own)", description = """
             Query: status, client, created_from, created_to (RFC 3339), limit (1..200, default 50), cursor (from
             next_cursor). With Accept: text/csv the matching jobs stream as CSV.""")
+    @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     JobHistory.Page history(Caller caller, @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
@@ -88,6 +93,7 @@ class JobController {
     }
 
     /** The same rows as CSV for spreadsheets: every matching job (or {@code limit} of them), streamed. */
+    @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(produces = "text/csv")
     ResponseEntity<StreamingResponseBody> historyCsv(Caller caller, @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
@@ -98,12 +104,14 @@ class JobController {
 
     @Operation(summary = "Server-Sent Events: a 'status' event with the job at connect and at every change, "
             + "ending after the terminal one (same scopes as reading the job)")
+    @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     SseEmitter events(Caller caller, @PathVariable String id) {
         return events.stream(jobs.find(caller, id));
     }
 
     @Operation(summary = "A job (jobs:read: own; ops:read: any); another client's or an unknown id: 404")
+    @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     JobResource get(Caller caller, @PathVariable String id) {
         return JobResource.of(jobs.find(caller, id));

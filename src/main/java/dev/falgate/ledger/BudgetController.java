@@ -12,6 +12,7 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import dev.falgate.access.Caller;
+import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.Usd;
@@ -39,9 +40,9 @@ class BudgetController {
     }
 
     @Operation(summary = "Set a client's monthly budget, e.g. {\"monthly_usd\": \"100.00\"}")
-    @PutMapping(consumes = MediaType.APPLICATION_JSON_VALUE, produces = MediaType.APPLICATION_JSON_VALUE)
+    @RequiresScope(Scope.ADMIN)
+    @PutMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     BudgetView set(Caller caller, @PathVariable String client, @RequestBody Map<String, Object> body) {
-        caller.require(Scope.ADMIN);
         for (String field : body.keySet()) {
             if (!field.equals("monthly_usd")) {
                 throw ApiException.validationFailed(List.of(new FieldProblem(field, "is not a known field")));
@@ -51,9 +52,9 @@ class BudgetController {
     }
 
     @Operation(summary = "A client's budget: limit, spent this month, reserved by jobs in flight")
+    @RequiresScope(Scope.ADMIN)
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     BudgetView get(Caller caller, @PathVariable String client) {
-        caller.require(Scope.ADMIN);
         return BudgetView.of(budgets.get(client));
     }
 }

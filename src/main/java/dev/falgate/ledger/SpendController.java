@@ -17,6 +17,7 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import dev.falgate.access.Caller;
+import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.Usd;
@@ -51,9 +52,9 @@ class SpendController {
     }
 
     @Operation(summary = "Spend over [from, to) (RFC 3339 or YYYY-MM-DD; default: this month, UTC), optionally per day or client")
+    @RequiresScope(Scope.OPS_READ)
     @GetMapping(path = "/v1/spend", produces = MediaType.APPLICATION_JSON_VALUE)
     SpendView spend(Caller caller, @RequestParam Map<String, String> query) {
-        caller.require(Scope.OPS_READ);
         List<FieldProblem> errors = new ArrayList<>();
         query.keySet().stream().filter(name -> !PARAMETERS.contains(name)).forEach(name -> errors.add(
                 new FieldProblem(name, "is not a known parameter; use " + String.join(", ", PARAMETERS))));

@@ -17,11 +17,12 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Caps every API and webhook request body at 64 KiB: a declared larger length is refused before it is read, and
- * a chunked body is cut off as it streams past the limit (the advice turns that into 413).
+ * Caps every request body, on every route, at 64 KiB: a declared larger length is refused before it is read, and
+ * a chunked body is cut off as it streams past the limit (the advice turns that into 413). It runs after the key
+ * check, so a caller without a key learns only that (401), never how its body would have fared.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 10)
+@Order(Ordered.HIGHEST_PRECEDENCE + 20)
 class BodySizeLimitFilter extends OncePerRequestFilter {
 
     static final int MAX_BODY_BYTES = 64 * 1024;
@@ -31,12 +32,6 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
 
     BodySizeLimitFilter(Problems problems) {
         this.problems = problems;
-    }
-
-    @Override
-    protected boolean shouldNotFilter(HttpServletRequest request) {
-        String path = request.getRequestURI();
-        return !path.startsWith("/v1/") && !path.startsWith("/fal/");
     }
 
     @Override

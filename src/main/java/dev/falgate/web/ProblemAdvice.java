@@ -40,6 +40,14 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(e.status()).body(Problems.of(e.status(), e.code(), e.getMessage(), e.errors()));
     }
 
+    /** A body read by a handler itself (fal's webhook) ran past the cap. */
+    @ExceptionHandler(BodySizeLimitFilter.BodyTooLarge.class)
+    ResponseEntity<ProblemDetail> handleBodyTooLarge(BodySizeLimitFilter.BodyTooLarge e) {
+        return ResponseEntity.status(HttpStatus.PAYLOAD_TOO_LARGE).body(Problems.of(HttpStatus.PAYLOAD_TOO_LARGE,
+                "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
+                List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL))));
+    }
+
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> handleUnexpected(Exception e) {
         String reference = UUID.randomUUID().toString();

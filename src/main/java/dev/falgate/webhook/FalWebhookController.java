@@ -1,18 +1,22 @@
 package dev.falgate.webhook;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import jakarta.servlet.http.HttpServletRequest;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
-import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
 
+import dev.falgate.fal.FalAccount;
 import dev.falgate.job.JobService;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
@@ -31,24 +35,34 @@ class FalWebhookController {
     private static final Logger log = LoggerFactory.getLogger(FalWebhookController.class);
 
     private final WebhookSignature signature;
+    private final FalAccount falAccount;
     private final JobService jobs;
     private final JsonMapper json;
 
-    FalWebhookController(WebhookSignature signature, JobService jobs, JsonMapper json) {
+    FalWebhookController(WebhookSignature signature, FalAccount falAccount, JobService jobs, JsonMapper json) {
         this.signature = signature;
+        this.falAccount = falAccount;
         this.jobs = jobs;
         this.json = json;
     }
 
+    /**
+     * The order is the point: headers first (presence, form, freshness, our account), then at most 64 KiB of body
+     * (BodySizeLimitFilter), then the signature over both; an anonymous sender costs no read beyond the cap.
+     */
     @PostMapping("/fal/webhooks/{jobId}")
     ResponseEntity<Map<String, Object>> receive(@PathVariable String jobId,
             @RequestHeader(name = "X-Fal-Webhook-Request-Id", required = false) String requestId,
             @RequestHeader(name = "X-Fal-Webhook-User-Id", required = false) String userId,
             @RequestHeader(name = "X-Fal-Webhook-Timestamp", required = false) String timestamp,
             @RequestHeader(name = "X-Fal-Webhook-Signature", required = false) String signatureHex,
-            @RequestBody(required = false) byte[] body) {
-        byte[] raw = body == null ? new byte[0] : body;
-        signature.verify(requestId, userId, timestamp, signatureHex, raw);
+            HttpServletRequest request) throws IOException {
+        WebhookSignature.SignedHeaders headers = signature.checkHeaders(requestId, userId, timestamp, signatureHex);
+        if (!falAccount.mayBeOurs(userId)) {
+            throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", "The delivery names another fal account's user.");
+        }
+        byte[] raw = request.getInputStream().readAllBytes();
+        signature.verify(headers, raw);
         JsonNode delivery = parse(raw);
         String bodyRequestId = delivery.path("request_id").asString("");
         if (!bodyRequestId.isEmpty() && !bodyRequestId.equals(requestId)) {

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 import org.springframework.http.HttpStatus;
@@ -33,7 +34,12 @@ class WebhookSignature {
         this.clock = clock;
     }
 
-    void verify(String requestId, String userId, String timestamp, String signatureHex, byte[] body) {
+    /** The four signed headers, checked for presence, form and freshness: all a delivery shows before its body. */
+    record SignedHeaders(String requestId, String userId, String timestamp, byte[] signature) {
+    }
+
+    /** The cheap checks, done before the body is read: a delivery that fails them costs no read and no hash. */
+    SignedHeaders checkHeaders(String requestId, String userId, String timestamp, String signatureHex) {
         if (blank(requestId) || blank(userId) || blank(timestamp) || blank(signatureHex)) {
             throw unauthorized("The X-Fal-Webhook-Request-Id, -User-Id, -Timestamp and -Signature headers are required.");
         }
@@ -45,6 +51,9 @@ class WebhookSignature {
         } catch (IllegalArgumentException e) {
             throw unauthorized("The webhook's timestamp or signature is malformed.");
         }
+        if (signature.length != Ed25519PrivateKeyParameters.SIGNATURE_SIZE) {
+            throw unauthorized("The webhook's signature is not an ED25519 signature.");
+        }
         // compared in seconds: a timestamp beyond Instant's range is simply stale, not an exception
         long now = clock.instant().getEpochSecond();
         long allowed = settings.maxClockSkew().toSeconds();
@@ -52,8 +61,14 @@ class WebhookSignature {
             throw unauthorized("The webhook's timestamp is more than " + settings.maxClockSkew().toSeconds()
                     + " seconds off.");
         }
-        byte[] message = (requestId + "\n" + userId + "\n" + timestamp.strip() + "\n" + sha256Hex(body))
-                .getBytes(StandardCharsets.UTF_8);
+        return new SignedHeaders(requestId, userId, timestamp.strip(), signature);
+    }
+
+    /** Whether one of fal's keys signed these headers together with this body; 401 otherwise. */
+    void verify(SignedHeaders headers, byte[] body) {
+        byte[] message = (headers.requestId() + "\n" + headers.userId() + "\n" + headers.timestamp() + "\n"
+                + sha256Hex(body)).getBytes(StandardCharsets.UTF_8);
+        byte[] signature = headers.signature();
         if (!verifiedByAny(keys.current(), message, signature) && !verifiedByAny(keys.afterUnknownKey(), message, signature)) {
             throw unauthorized("The webhook's signature is not valid.");
         }
