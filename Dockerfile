@@ -25,7 +25,8 @@ COPY --from=build /layers/spring-boot-loader/ ./
 COPY --from=build /layers/snapshot-dependencies/ ./
 COPY --from=build /layers/application/ ./
 USER 10001:10001
-EXPOSE 8080
+# 8080: the API; 9090: metrics and health details (MANAGEMENT_SERVER_PORT), for the scraper only
+EXPOSE 8080 9090
 # The heap holds requests in progress, not jobs (those are rows): its live set is ~80 MB with 10,000 jobs in
 # flight, and 160 MB keeps the whole process under 512 MB RSS there (bench/README.md). A heap sized from the
 # container's memory would grow with it for nothing. Override JAVA_TOOL_OPTIONS to size it otherwise.

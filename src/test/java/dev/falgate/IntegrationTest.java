@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Import;
@@ -36,7 +37,8 @@ import tools.jackson.databind.json.JsonMapper;
         // the tests drive polling by hand; the 60 s default while webhooks are on would only slow them down
         "falgate.worker.webhook-poll-interval=2s",
         // several test contexts stay cached at once: each must not hold 20 idle connections of PostgreSQL's 100
-        "spring.datasource.hikari.minimum-idle=1"
+        "spring.datasource.hikari.minimum-idle=1",
+        "management.server.port=0"
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {
@@ -53,6 +55,9 @@ public abstract class IntegrationTest {
 
     @LocalServerPort
     protected int port;
+    /** Where metrics and health details are served (MANAGEMENT_SERVER_PORT), apart from the API. */
+    @LocalManagementPort
+    protected int managementPort;
     @Autowired
     protected MutableClock clock;
     @Autowired
@@ -88,6 +93,11 @@ public abstract class IntegrationTest {
 
     protected URI gateway() {
         return URI.create("http://127.0.0.1:" + port);
+    }
+
+    /** A GET on the management port, as Prometheus or an operator reaches it (no key there). */
+    protected HttpResponse<String> management(String path) {
+        return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path)).GET());
     }
 
     protected HttpResponse<String> post(String path, String body) {

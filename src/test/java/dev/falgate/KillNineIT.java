@@ -109,6 +109,7 @@ class KillNineIT {
         Map<String, String> env = builder.environment();
         env.keySet().removeIf(name -> name.startsWith("FAL") || name.startsWith("SPRING_"));
         env.put("SERVER_PORT", Integer.toString(port));
+        env.put("MANAGEMENT_SERVER_PORT", "0");
         env.put("FAL_KEY", FAL_KEY);
         env.put("FALGATE_ADMIN_KEY", ADMIN_KEY);
         env.put("FAL_QUEUE_URL", fal.baseUrl().toString());

@@ -62,6 +62,7 @@ class PackagedJarIT {
                 "-jar", jar().toString()).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().keySet().removeIf(name -> name.startsWith("FAL") || name.startsWith("SPRING_"));
         builder.environment().put("SERVER_PORT", "0");
+        builder.environment().put("MANAGEMENT_SERVER_PORT", "0");
         builder.environment().putAll(environment);
         Process process = builder.start();
         if (!process.waitFor(90, TimeUnit.SECONDS)) {

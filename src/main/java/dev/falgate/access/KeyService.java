@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
+import dev.falgate.DatabaseNotifications;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
 
@@ -24,10 +25,12 @@ class KeyService {
 
     private final ApiKeys keys;
     private final Clock clock;
+    private final DatabaseNotifications notifications;
 
-    KeyService(ApiKeys keys, Clock clock) {
+    KeyService(ApiKeys keys, Clock clock, DatabaseNotifications notifications) {
         this.keys = keys;
         this.clock = clock;
+        this.notifications = notifications;
     }
 
     /** A new key and its secret; the secret is not kept and cannot be shown again. */
@@ -75,6 +78,7 @@ class KeyService {
         if (!keys.revoke(keyId, clock.instant())) {
             throw ApiException.notFound("No active API key " + id + ".");
         }
+        notifications.publish(StreamSlots.KEY_REVOKED, keyId.toString()); // its open streams end, on every instance
         log.info("API key {} revoked", keyId);
     }
 }

@@ -1,8 +1,10 @@
 package dev.falgate.job;
 
+import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
+
+import jakarta.servlet.http.HttpServletResponse;
 
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -15,11 +17,11 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
-import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 import dev.falgate.access.Caller;
 import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
+import dev.falgate.access.StreamSlots;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
@@ -36,11 +38,13 @@ class JobController {
     private final JobService jobs;
     private final JobHistory history;
     private final JobEvents events;
+    private final StreamSlots streamSlots;
 
-    JobController(JobService jobs, JobHistory history, JobEvents events) {
+    JobController(JobService jobs, JobHistory history, JobEvents events, StreamSlots streamSlots) {
         this.jobs = jobs;
         this.history = history;
         this.events = events;
+        this.streamSlots = streamSlots;
     }
 
     /** The body is taken as a JSON tree so the validator sees exact types and every field, unknown ones too. */
@@ -92,14 +96,21 @@ class JobController {
         return history.page(filter, filter.limit() == null ? JobService.DEFAULT_PAGE : filter.limit());
     }
 
-    /** The same rows as CSV for spreadsheets: every matching job (or {@code limit} of them), streamed. */
+    /**
+     * The same rows as CSV for spreadsheets: every matching job (or {@code limit} of them). Written on the request's
+     * own thread, so no async timeout can cut a download that is making progress; a client that stops reading is
+     * dropped by the connection's write timeout. Holds one of the key's stream slots while it runs.
+     */
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(produces = "text/csv")
-    ResponseEntity<StreamingResponseBody> historyCsv(Caller caller, @RequestParam Map<String, String> query) {
+    void historyCsv(Caller caller, @RequestParam Map<String, String> query, HttpServletResponse response)
+            throws IOException {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
-        return ResponseEntity.ok().contentType(new MediaType("text", "csv", StandardCharsets.UTF_8))
-                .header("Content-Disposition", "attachment; filename=\"falgate-jobs.csv\"")
-                .body(out -> history.writeCsv(filter, out));
+        try (StreamSlots.Slot slot = streamSlots.open(caller)) {
+            response.setContentType("text/csv;charset=UTF-8");
+            response.setHeader("Content-Disposition", "attachment; filename=\"falgate-jobs.csv\"");
+            history.writeCsv(filter, response.getOutputStream());
+        }
     }
 
     @Operation(summary = "Server-Sent Events: a 'status' event with the job at connect and at every change, "
@@ -107,7 +118,7 @@ class JobController {
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     SseEmitter events(Caller caller, @PathVariable String id) {
-        return events.stream(jobs.find(caller, id));
+        return events.stream(caller, jobs.find(caller, id));
     }
 
     @Operation(summary = "A job (jobs:read: own; ops:read: any); another client's or an unknown id: 404")

@@ -3,101 +3,164 @@ package dev.falgate.job;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import org.springframework.http.MediaType;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
+import dev.falgate.DatabaseNotifications;
+import dev.falgate.access.Caller;
+import dev.falgate.access.StreamSlots;
+import jakarta.annotation.PreDestroy;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Server-Sent Events for front-ends: a {@code status} event with the job (one line of JSON) at connect and
- * at every change, ending after the terminal one; SSE comments keep idle connections open. Changes are read
- * from the database twice a second, so a stream sees what any gateway instance did to the job.
+ * Server-Sent Events for front-ends: a {@code status} event with the job (one line of JSON) at connect and at
+ * every change, ending after the terminal one; SSE comments keep idle connections open.
+ *
+ * <p>Pushed, not polled: {@link JobWriter} announces every change of a job through PostgreSQL
+ * ({@link #JOB_CHANGED}, delivered at commit to every instance), and one thread here reads each changed job once,
+ * serialises it once and sends it to all of its streams. Each stream holds one of its key's {@link StreamSlots}
+ * and ends when the key is revoked.
  */
 @Component
 class JobEvents {
+
+    static final String JOB_CHANGED = "falgate_job_changed";
 
     private static final Duration STREAM_TIMEOUT = Duration.ofMinutes(30);
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
 
     private final JobRepository jobs;
     private final JsonMapper json;
-    private final Map<SseEmitter, Subscription> subscriptions = new ConcurrentHashMap<>();
+    private final StreamSlots slots;
+    private final Map<UUID, Set<Stream>> streams = new ConcurrentHashMap<>();
+    private final Set<UUID> changed = ConcurrentHashMap.newKeySet();
+    /** Every send happens on this one thread, so a stream's events never interleave. */
+    private final ExecutorService pusher = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "falgate-sse-push");
+        thread.setDaemon(true);
+        return thread;
+    });
 
-    JobEvents(JobRepository jobs, JsonMapper json) {
+    JobEvents(JobRepository jobs, JsonMapper json, StreamSlots slots, DatabaseNotifications notifications) {
         this.jobs = jobs;
         this.json = json;
+        this.slots = slots;
+        notifications.listen(JOB_CHANGED, id -> changed(UUID.fromString(id)));
+        // changes announced while this instance was not listening: re-read every watched job once
+        notifications.onReconnect(() -> streams.keySet().forEach(this::changed));
     }
 
-    private static final class Subscription {
-        final UUID jobId;
+    private static final class Stream {
+        final SseEmitter emitter;
+        final StreamSlots.Slot slot;
         volatile String lastSent;
         volatile Instant lastWrite = Instant.now();
 
-        Subscription(UUID jobId) {
-            this.jobId = jobId;
+        Stream(SseEmitter emitter, StreamSlots.Slot slot) {
+            this.emitter = emitter;
+            this.slot = slot;
         }
     }
 
-    SseEmitter stream(Job job) {
+    /** Opens a stream of {@code job} for {@code caller} (429 when the key holds its maximum of streams). */
+    SseEmitter stream(Caller caller, Job job) {
+        StreamSlots.Slot slot = slots.open(caller);
         SseEmitter emitter = new SseEmitter(STREAM_TIMEOUT.toMillis());
-        Subscription subscription = new Subscription(job.id());
-        emitter.onCompletion(() -> subscriptions.remove(emitter));
-        emitter.onTimeout(() -> subscriptions.remove(emitter));
-        emitter.onError(error -> subscriptions.remove(emitter));
-        subscriptions.put(emitter, subscription);
-        send(emitter, subscription, job);
+        Stream stream = new Stream(emitter, slot);
+        UUID jobId = job.id();
+        emitter.onCompletion(() -> end(jobId, stream));
+        emitter.onTimeout(() -> end(jobId, stream));
+        emitter.onError(error -> end(jobId, stream));
+        slot.onRevoked(() -> {
+            end(jobId, stream);
+            emitter.complete();
+        });
+        streams.computeIfAbsent(jobId, id -> ConcurrentHashMap.newKeySet()).add(stream);
+        send(jobId, stream, json.writeValueAsString(JobResource.of(job)), job.status().isTerminal());
+        changed(jobId); // a change committed between reading the job and registering the stream is not missed
         return emitter;
     }
 
-    @Scheduled(fixedDelay = 500)
-    void tick() {
-        if (subscriptions.isEmpty()) {
+    /** Number of open streams on this instance (for tests and health). */
+    int openStreams() {
+        return streams.values().stream().mapToInt(Set::size).sum();
+    }
+
+    private void changed(UUID jobId) {
+        if (streams.containsKey(jobId) && changed.add(jobId)) {
+            pusher.execute(this::push);
+        }
+    }
+
+    private void push() {
+        List<UUID> ids = List.copyOf(changed);
+        if (ids.isEmpty()) {
             return;
         }
-        Map<UUID, Job> current = new ConcurrentHashMap<>();
-        jobs.findAllById(subscriptions.values().stream().map(s -> s.jobId).distinct().toList())
-                .forEach(job -> current.put(job.id(), job));
-        subscriptions.forEach((emitter, subscription) -> {
-            Job job = current.get(subscription.jobId);
-            if (job != null) {
-                send(emitter, subscription, job);
+        changed.removeAll(ids);
+        for (Job job : jobs.findAllById(ids)) {
+            Set<Stream> watching = streams.get(job.id());
+            if (watching == null) {
+                continue;
             }
-            if (subscriptions.containsKey(emitter) && subscription.lastWrite.plus(KEEP_ALIVE).isBefore(Instant.now())) {
-                keepAlive(emitter, subscription);
+            String data = json.writeValueAsString(JobResource.of(job));
+            boolean terminal = job.status().isTerminal();
+            watching.forEach(stream -> send(job.id(), stream, data, terminal));
+        }
+    }
+
+    @Scheduled(fixedDelay = 5_000)
+    void keepAlive() {
+        Instant idleSince = Instant.now().minus(KEEP_ALIVE);
+        pusher.execute(() -> streams.forEach((jobId, watching) -> watching.forEach(stream -> {
+            if (stream.lastWrite.isBefore(idleSince)) {
+                try {
+                    stream.emitter.send(SseEmitter.event().comment("keep-alive"));
+                    stream.lastWrite = Instant.now();
+                } catch (IOException | IllegalStateException e) {
+                    end(jobId, stream); // the front-end went away
+                }
             }
+        })));
+    }
+
+    private void send(UUID jobId, Stream stream, String data, boolean terminal) {
+        if (data.equals(stream.lastSent)) {
+            return;
+        }
+        try {
+            stream.emitter.send(SseEmitter.event().name("status").data(data, MediaType.APPLICATION_JSON));
+            stream.lastSent = data;
+            stream.lastWrite = Instant.now();
+            if (terminal) {
+                end(jobId, stream);
+                stream.emitter.complete();
+            }
+        } catch (IOException | IllegalStateException e) {
+            end(jobId, stream); // the front-end went away
+        }
+    }
+
+    private void end(UUID jobId, Stream stream) {
+        stream.slot.close();
+        streams.computeIfPresent(jobId, (id, watching) -> {
+            watching.remove(stream);
+            return watching.isEmpty() ? null : watching;
         });
     }
 
-    private void send(SseEmitter emitter, Subscription subscription, Job job) {
-        String data = json.writeValueAsString(JobResource.of(job));
-        if (data.equals(subscription.lastSent)) {
-            return;
-        }
-        try {
-            emitter.send(SseEmitter.event().name("status").data(data, MediaType.APPLICATION_JSON));
-            subscription.lastSent = data;
-            subscription.lastWrite = Instant.now();
-            if (job.status().isTerminal()) {
-                subscriptions.remove(emitter);
-                emitter.complete();
-            }
-        } catch (IOException | IllegalStateException e) {
-            subscriptions.remove(emitter); // the front-end went away
-        }
-    }
-
-    private void keepAlive(SseEmitter emitter, Subscription subscription) {
-        try {
-            emitter.send(SseEmitter.event().comment("keep-alive"));
-            subscription.lastWrite = Instant.now();
-        } catch (IOException | IllegalStateException e) {
-            subscriptions.remove(emitter);
-        }
+    @PreDestroy
+    void stopPushing() {
+        pusher.shutdownNow();
     }
 }

@@ -3,7 +3,6 @@ package dev.falgate.job;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
@@ -15,23 +14,22 @@ import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
-import javax.sql.DataSource;
-
-import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.namedparam.MapSqlParameterSource;
 import org.springframework.jdbc.core.namedparam.NamedParameterJdbcTemplate;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
 import dev.falgate.web.StorableInstant;
 import dev.falgate.web.Usd;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Job history, newest first, paged with a keyset cursor over ({@code created_at}, {@code id}): a page is
  * "everything older than the last job you saw", so jobs arriving meanwhile are neither skipped nor
- * repeated. The same query streams as CSV, row by row from a database cursor, never held in memory.
+ * repeated. CSV exports walk the same keyset a page at a time, never holding a transaction or the rows.
  */
 @Component
 class JobHistory {
@@ -39,16 +37,14 @@ class JobHistory {
     static final String CSV_HEADER = "id,client,status,created_at,submitted_at,started_at,completed_at,"
             + "fal_request_id,attempts,cost_usd,seed,video_url,error_code\r\n";
 
-    private final NamedParameterJdbcTemplate jdbc;
-    private final NamedParameterJdbcTemplate streaming;
-    private final TransactionTemplate tx;
+    private static final int CSV_PAGE = 500;
 
-    JobHistory(NamedParameterJdbcTemplate jdbc, DataSource dataSource, TransactionTemplate tx) {
+    private final NamedParameterJdbcTemplate jdbc;
+    private final JsonMapper json;
+
+    JobHistory(NamedParameterJdbcTemplate jdbc, JsonMapper json) {
         this.jdbc = jdbc;
-        JdbcTemplate fetchingInBatches = new JdbcTemplate(dataSource);
-        fetchingInBatches.setFetchSize(500);
-        this.streaming = new NamedParameterJdbcTemplate(fetchingInBatches);
-        this.tx = tx;
+        this.json = json;
     }
 
     /**
@@ -101,28 +97,41 @@ class JobHistory {
         return new Page(rows, next);
     }
 
-    /** Writes every matching job as a CSV row, fetched from the database 500 rows at a time. */
-    void writeCsv(Filter filter, OutputStream out) {
-        MapSqlParameterSource params = new MapSqlParameterSource();
-        String sql = "select id, client, status, created_at, submitted_at, started_at, completed_at, fal_request_id, "
-                + "attempts, cost_usd, seed, video_url, error ->> 'code' as error_code from job" + where(filter, params)
-                + " order by created_at desc, id desc" + (filter.limit() == null ? "" : " limit " + filter.limit());
+    /**
+     * Writes every matching job (or {@code limit} of them) as CSV, a keyset page of {@value #CSV_PAGE} rows per
+     * query: no transaction or cursor stays open while a slow client downloads, and each page is flushed to it
+     * before the next is read.
+     */
+    void writeCsv(Filter filter, OutputStream out) throws IOException {
         Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
-        tx.executeWithoutResult(status -> { // a cursor needs a transaction in PostgreSQL
-            try {
-                writer.write(CSV_HEADER);
-                streaming.query(sql, params, row -> {
-                    try {
-                        writer.write(csvRow(row));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                });
-                writer.flush();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        writer.write(CSV_HEADER);
+        Cursor after = filter.after();
+        long left = filter.limit() == null ? Long.MAX_VALUE : filter.limit();
+        while (left > 0) {
+            MapSqlParameterSource params = new MapSqlParameterSource();
+            int pageSize = (int) Math.min(CSV_PAGE, left);
+            Filter page = new Filter(filter.status(), filter.client(), filter.createdFrom(), filter.createdTo(), after,
+                    null);
+            String sql = "select id, client, status, created_at, submitted_at, started_at, completed_at, fal_request_id, "
+                    + "attempts, cost_usd, seed, video_url, error from job" + where(page, params)
+                    + " order by created_at desc, id desc limit :limit";
+            params.addValue("limit", pageSize);
+            List<CsvRow> rows = jdbc.query(sql, params, (row, n) -> new CsvRow(row.getObject("id", UUID.class),
+                    instant(row, "created_at"), csvRow(row)));
+            for (CsvRow row : rows) {
+                writer.write(row.line());
             }
-        });
+            writer.flush();
+            if (rows.size() < pageSize) {
+                return;
+            }
+            CsvRow last = rows.get(rows.size() - 1);
+            after = new Cursor(last.createdAt(), last.id());
+            left -= rows.size();
+        }
+    }
+
+    private record CsvRow(UUID id, Instant createdAt, String line) {
     }
 
     private static String where(Filter filter, MapSqlParameterSource params) {
@@ -160,14 +169,30 @@ class JobHistory {
                 instant(row, "started_at"), instant(row, "completed_at"), instant(row, "deadline_at"));
     }
 
-    private static String csvRow(ResultSet row) throws SQLException {
+    private String csvRow(ResultSet row) throws SQLException {
         return String.join(",", List.of(
                 csv(row.getString("id")), csv(row.getString("client")), csv(row.getString("status")),
                 csv(text(instant(row, "created_at"))), csv(text(instant(row, "submitted_at"))),
                 csv(text(instant(row, "started_at"))), csv(text(instant(row, "completed_at"))),
                 csv(row.getString("fal_request_id")), csv(row.getString("attempts")),
                 csv(Usd.format(row.getBigDecimal("cost_usd"))), csv(row.getString("seed")),
-                csv(row.getString("video_url")), csv(row.getString("error_code")))) + "\r\n";
+                csv(row.getString("video_url")), csv(errorCode(row.getString("error"))))) + "\r\n";
+    }
+
+    /**
+     * The error's code, read here rather than with PostgreSQL's {@code ->>}: stored JSON may hold a {@code \\u0000}
+     * escape (fal's detail, kept as fal sent it), which {@code ->>} refuses to turn into text.
+     */
+    private String errorCode(String error) {
+        if (error == null) {
+            return null;
+        }
+        try {
+            JsonNode code = json.readTree(error).path("code");
+            return code.isString() ? code.asString() : null;
+        } catch (JacksonException e) {
+            return null;
+        }
     }
 
     /** RFC 4180 quoting; a leading =, +, - or @ is defused so a spreadsheet never runs it as a formula. */

@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import dev.falgate.DatabaseNotifications;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.ledger.SpendBook;
@@ -44,9 +45,12 @@ class JobWriter {
     private final SpendBook spendBook;
     private final Clock clock;
     private final boolean webhooksEnabled;
+    private final DatabaseNotifications notifications;
 
     JobWriter(JobRepository jobs, FalRequestLedger ledger, TransactionTemplate tx, WorkerSettings settings,
-            JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock, FalClient fal) {
+            JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock, FalClient fal,
+            DatabaseNotifications notifications) {
+        this.notifications = notifications;
         this.jobs = jobs;
         this.ledger = ledger;
         this.tx = tx;
@@ -201,6 +205,7 @@ class JobWriter {
                     round.released = true;
                 }
                 recordTransition(job, before);
+                announce(job);
                 return true;
             });
             return Boolean.TRUE.equals(applied);
@@ -225,6 +230,7 @@ class JobWriter {
         if (job.status() == before) {
             return;
         }
+        announce(job);
         boolean ended = job.status().isTerminal();
         metrics.entered(job);
         log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
@@ -241,6 +247,14 @@ class JobWriter {
         job.rebook(bookedCost(round), now);
         metrics.booked(job.client(), job.costUsd().subtract(before));
         spendBook.jobRebooked(job.client(), job.completedAt(), job.costUsd().subtract(before));
+    }
+
+    /**
+     * Tells every instance, at commit, that the job's resource may have changed: its SSE streams push it. Repeats
+     * within one transaction are folded into one by PostgreSQL.
+     */
+    private void announce(Job job) {
+        notifications.publish(JobEvents.JOB_CHANGED, job.id().toString());
     }
 
     /** Gives the lease back; a finished job stays due only while an extra fal request is unsettled. */

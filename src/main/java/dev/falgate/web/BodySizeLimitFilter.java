@@ -1,6 +1,10 @@
 package dev.falgate.web;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -12,14 +16,14 @@ import jakarta.servlet.http.HttpServletResponse;
 
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
-import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Caps every request body, on every route, at 64 KiB: a declared larger length is refused before it is read, and
- * a chunked body is cut off as it streams past the limit (the advice turns that into 413). It runs after the key
- * check, so a caller without a key learns only that (401), never how its body would have fared.
+ * Caps every request body, on every route, at 64 KiB: a declared larger length is refused when the body is first
+ * asked for, without reading it, and a chunked body is cut off as it streams past the limit (the advice turns both
+ * into 413). The cap is applied lazily so that what comes first decides: no key 401 (ApiKeyFilter), no scope 403
+ * (ScopeCheck), and only then anything about the body.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 20)
@@ -28,20 +32,9 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final String TOO_LARGE_DETAIL = "The request body exceeds the limit of 65536 bytes.";
 
-    private final Problems problems;
-
-    BodySizeLimitFilter(Problems problems) {
-        this.problems = problems;
-    }
-
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        if (request.getContentLengthLong() > MAX_BODY_BYTES) {
-            problems.write(response, HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", TOO_LARGE_DETAIL,
-                    new FieldProblem("body", TOO_LARGE_DETAIL));
-            return;
-        }
         chain.doFilter(new LimitedRequest(request), response);
     }
 
@@ -60,12 +53,23 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
             super(request);
         }
 
+        /** The declared length is judged when the body is first asked for: after the route's scope check. */
         @Override
         public ServletInputStream getInputStream() throws IOException {
+            if (getContentLengthLong() > MAX_BODY_BYTES) {
+                throw new BodyTooLarge();
+            }
             if (limited == null) {
                 limited = new LimitedInputStream(super.getInputStream());
             }
             return limited;
+        }
+
+        @Override
+        public BufferedReader getReader() throws IOException {
+            String charset = getCharacterEncoding();
+            return new BufferedReader(new InputStreamReader(getInputStream(),
+                    charset == null ? StandardCharsets.UTF_8 : Charset.forName(charset)));
         }
     }
 

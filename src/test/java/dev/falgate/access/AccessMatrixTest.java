@@ -13,6 +13,7 @@ import java.util.function.Function;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 
 import dev.falgate.IntegrationTest;
 
@@ -36,6 +37,21 @@ class AccessMatrixTest extends IntegrationTest {
         keys.put("jobs:read", createKey(client, null, "jobs:read"));
         keys.put("ops:read", createKey(client, null, "ops:read"));
         keys.put("admin", createKey(client, null, "admin"));
+    }
+
+    @Test
+    void everyV1RouteDeclaresTheScopesItNeedsNextToItsMapping() {
+        RequestMappingHandlerMapping mapping = applicationContext.getBean("requestMappingHandlerMapping",
+                RequestMappingHandlerMapping.class);
+        List<String> undeclared = new ArrayList<>();
+        mapping.getHandlerMethods().forEach((info, method) -> {
+            boolean v1 = info.getPatternValues().stream().anyMatch(pattern -> pattern.startsWith("/v1/"));
+            if (v1 && method.getMethodAnnotation(RequiresScope.class) == null) {
+                undeclared.add(info.toString());
+            }
+        });
+
+        assertThat(undeclared).as("/v1 routes without @RequiresScope (ScopeCheck refuses them to every key)").isEmpty();
     }
 
     private record Route(String name, Function<String, HttpRequest.Builder> request, Map<String, Integer> expected) {
@@ -121,9 +137,12 @@ class AccessMatrixTest extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofString(validBody("secret-check"))))).path("id").asString();
 
         assertThat(key).startsWith("fgk_").hasSizeGreaterThan(40);
-        for (String path : List.of("/v1/keys", "/v1/jobs/" + id, "/v1/jobs?limit=200", "/actuator/prometheus",
-                "/actuator/health", "/v3/api-docs")) {
+        for (String path : List.of("/v1/keys", "/v1/jobs/" + id, "/v1/jobs?limit=200", "/actuator/health",
+                "/v3/api-docs")) {
             assertThat(send(request(path).GET()).body()).as(path).doesNotContain(key).doesNotContain(key.substring(4));
+        }
+        for (String path : List.of("/actuator/prometheus", "/actuator/health")) {
+            assertThat(management(path).body()).as(path).doesNotContain(key).doesNotContain(key.substring(4));
         }
         assertThat(jdbc.sql("select count(*) from api_key where key_hash = ? or key_prefix = ?").param(key).param(key)
                 .query(Long.class).single()).as("the secret is not stored").isZero();

@@ -207,7 +207,7 @@ class EveryJobEndsTest extends IntegrationTest {
                     assertThat((BigDecimal) row.get("cost_usd")).isEqualByComparingTo("0");
                 });
         assertThat(dueAt(id)).as("no longer looked at").isNull();
-        assertThat(send(request("/actuator/prometheus").GET()).body()).contains("falgate_fal_requests_unsettled_total");
+        assertThat(management("/actuator/prometheus").body()).contains("falgate_fal_requests_unsettled_total");
     }
 
     /** Lets the worker look at what is still due, a few seconds apart, until nothing is. */

@@ -123,10 +123,10 @@ class FalFailureTest extends IntegrationTest {
         fal.failNextSubmits(marker, Fault.LOCKED, Fault.LOCKED, Fault.LOCKED);
 
         WorkerRuns.untilIdle(worker);
-        JsonNode health = body(send(request("/actuator/health").GET()));
+        JsonNode health = body(management("/actuator/health"));
         assertThat(health.path("status").asString()).isEqualTo("DOWN");
         assertThat(health.path("components").path("fal").path("status").asString()).isEqualTo("DOWN");
-        assertThat(send(request("/actuator/prometheus").GET()).body())
+        assertThat(management("/actuator/prometheus").body())
                 .contains("falgate_fal_refusing 1.0").contains("falgate_fal_refusals_total{status=\"403\"}");
 
         clock.advance(Duration.ofHours(11));
@@ -143,7 +143,7 @@ class FalFailureTest extends IntegrationTest {
 
         submit(UUID.randomUUID().toString());
         WorkerRuns.untilIdle(worker); // fal accepts us again
-        assertThat(body(send(request("/actuator/health").GET())).path("components").path("fal").path("status")
+        assertThat(body(management("/actuator/health")).path("components").path("fal").path("status")
                 .asString()).isEqualTo("UP");
     }
 

@@ -115,15 +115,15 @@ class LostSubmitTest extends IntegrationTest {
 
         assertThat(submissionsFor(marker)).as("never re-posted blindly").hasSize(1);
         assertThat(job(id).path("status").asString()).isEqualTo("queued");
-        assertThat(send(request("/actuator/prometheus").GET()).body()).contains("falgate_fal_listing_failing 1.0");
-        JsonNode health = body(send(request("/actuator/health").GET()));
+        assertThat(management("/actuator/prometheus").body()).contains("falgate_fal_listing_failing 1.0");
+        JsonNode health = body(management("/actuator/health"));
         assertThat(health.path("components").path("worker").path("status").asString()).isEqualTo("UP");
 
         fal.listingUnavailable(false);
         clock.advance(Duration.ofMinutes(1));
         WorkerRuns.untilIdle(worker);
         assertThat(submissionsFor(marker)).as("the listing answered without it: sent again").hasSize(2);
-        assertThat(send(request("/actuator/prometheus").GET()).body()).contains("falgate_fal_listing_failing 0.0");
+        assertThat(management("/actuator/prometheus").body()).contains("falgate_fal_listing_failing 0.0");
     }
 
     @Test

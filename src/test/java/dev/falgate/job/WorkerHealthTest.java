@@ -39,7 +39,7 @@ class WorkerHealthTest extends IntegrationTest {
     }
 
     private String workerHealth() {
-        return body(send(as(null, "/actuator/health").GET())).path("components").path("worker").path("status")
+        return body(management("/actuator/health")).path("components").path("worker").path("status")
                 .asString();
     }
 

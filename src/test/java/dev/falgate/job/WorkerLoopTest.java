@@ -57,7 +57,7 @@ class WorkerLoopTest extends IntegrationTest {
         JsonNode taken = awaitJob(id, job -> !job.path("status").asString().equals("queued"));
         assertThat(taken.path("status").asString()).isNotEqualTo("queued");
 
-        JsonNode health = body(send(as(null, "/actuator/health").GET()));
+        JsonNode health = body(management("/actuator/health"));
 
         assertThat(health.path("components").path("worker").path("status").asString()).isEqualTo("UP");
     }

@@ -33,7 +33,7 @@ class OperationsTest extends IntegrationTest {
         submit(key); // stays in flight
         gauges.refresh();
 
-        String metrics = send(request("/actuator/prometheus").GET()).body();
+        String metrics = management("/actuator/prometheus").body();
 
         assertThat(metrics)
                 .contains("falgate_jobs_total{client=\"" + client + "\",status=\"completed\"} 1.0")

@@ -11,6 +11,8 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import dev.falgate.IntegrationTest;
+import dev.falgate.access.RequiresScope;
+import dev.falgate.access.Scope;
 import tools.jackson.databind.JsonNode;
 
 /** Every failure, expected or not, is an RFC 9457 problem with a stable type and no internals. */
@@ -20,6 +22,7 @@ class ProblemShapeTest extends IntegrationTest {
     @RestController
     static class FailingController {
 
+        @RequiresScope(Scope.JOBS_READ)
         @GetMapping("/v1/test-failure")
         String fail() {
             throw new IllegalStateException("secret internals: jdbc:postgresql://db/prod?password=hunter2");
@@ -94,6 +97,20 @@ class ProblemShapeTest extends IntegrationTest {
         assertThat(body(health).path("status").asString()).isEqualTo("UP");
         HttpResponse<String> readiness = send(anonymous("/actuator/health/readiness").GET());
         assertThat(readiness.statusCode()).isEqualTo(200);
+        assertThat(send(anonymous("/actuator/health/liveness").GET()).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void theApiPortShowsNoMetricsAndNoHealthDetails() {
+        assertThat(send(anonymous("/actuator/prometheus").GET()).statusCode()).isEqualTo(404);
+        assertThat(send(request("/actuator/prometheus").GET()).statusCode()).as("not even to the admin key").isEqualTo(404);
+        JsonNode health = body(send(anonymous("/actuator/health").GET()));
+        assertThat(health.propertyNames()).containsExactly("status");
+
+        assertThat(management("/actuator/prometheus").body()).as("the management port serves them")
+                .contains("falgate_fal_listing_failing");
+        assertThat(body(management("/actuator/health")).path("components").path("db").path("status").asString())
+                .isEqualTo("UP");
     }
 
     private HttpRequest.Builder anonymous(String path) {
