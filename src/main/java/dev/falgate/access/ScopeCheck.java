@@ -29,7 +29,7 @@ class ScopeCheck implements HandlerInterceptor, WebMvcConfigurer {
 
     @Override
     public void addInterceptors(InterceptorRegistry registry) {
-        registry.addInterceptor(this);
+        registry.addInterceptor(this).order(0); // before QueryParameterCheck: scope first, then input
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.falgate.web;
 import java.util.List;
 import java.util.UUID;
 
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -46,6 +47,14 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(HttpStatus.PAYLOAD_TOO_LARGE).body(Problems.of(HttpStatus.PAYLOAD_TOO_LARGE,
                 "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
                 List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL))));
+    }
+
+    /** Tomcat refused the query string (QueryParameterCheck catches the common cases first, with better words). */
+    @ExceptionHandler(InvalidParameterException.class)
+    ResponseEntity<ProblemDetail> handleInvalidParameter(InvalidParameterException e) {
+        String detail = "The query string could not be read; send UTF-8, percent-encoded, named parameters.";
+        return ResponseEntity.badRequest().body(Problems.of(HttpStatus.BAD_REQUEST, "validation_failed", detail,
+                List.of(new FieldProblem("query", detail))));
     }
 
     @ExceptionHandler(Exception.class)

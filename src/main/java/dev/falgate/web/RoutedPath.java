@@ -62,7 +62,8 @@ public final class RoutedPath {
         return Optional.empty();
     }
 
-    private static Optional<String> decode(String raw) {
+    /** Percent-decoded as strict UTF-8; empty when an escape is malformed or the bytes are not UTF-8. */
+    static Optional<String> decode(String raw) {
         if (raw.indexOf('%') < 0) {
             return Optional.of(raw);
         }
