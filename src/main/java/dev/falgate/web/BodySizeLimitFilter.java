@@ -38,13 +38,6 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
         chain.doFilter(new LimitedRequest(request), response);
     }
 
-    /** Thrown while reading a body that turns out to be longer than allowed. */
-    static final class BodyTooLarge extends IOException {
-        BodyTooLarge() {
-            super(TOO_LARGE_DETAIL);
-        }
-    }
-
     private static final class LimitedRequest extends HttpServletRequestWrapper {
 
         private ServletInputStream limited;
@@ -57,7 +50,7 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
         @Override
         public ServletInputStream getInputStream() throws IOException {
             if (getContentLengthLong() > MAX_BODY_BYTES) {
-                throw new BodyTooLarge();
+                throw new BodyTooLarge(TOO_LARGE_DETAIL);
             }
             if (limited == null) {
                 limited = new LimitedInputStream(super.getInputStream());
@@ -103,7 +96,7 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
         private void count(int n) throws BodyTooLarge {
             read += n;
             if (read > MAX_BODY_BYTES) {
-                throw new BodyTooLarge();
+                throw new BodyTooLarge(TOO_LARGE_DETAIL);
             }
         }
 

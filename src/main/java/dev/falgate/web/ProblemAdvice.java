@@ -42,8 +42,8 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
     }
 
     /** A body read by a handler itself (fal's webhook) ran past the cap. */
-    @ExceptionHandler(BodySizeLimitFilter.BodyTooLarge.class)
-    ResponseEntity<ProblemDetail> handleBodyTooLarge(BodySizeLimitFilter.BodyTooLarge e) {
+    @ExceptionHandler(BodyTooLarge.class)
+    ResponseEntity<ProblemDetail> handleBodyTooLarge(BodyTooLarge e) {
         return ResponseEntity.status(HttpStatus.PAYLOAD_TOO_LARGE).body(Problems.of(HttpStatus.PAYLOAD_TOO_LARGE,
                 "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
                 List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL))));
@@ -150,7 +150,7 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     private static boolean causedByTooLargeBody(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof BodySizeLimitFilter.BodyTooLarge) {
+            if (t instanceof BodyTooLarge) {
                 return true;
             }
         }

@@ -19,6 +19,7 @@ import org.springframework.web.bind.annotation.RestController;
 import dev.falgate.fal.FalAccount;
 import dev.falgate.job.JobService;
 import dev.falgate.web.ApiException;
+import dev.falgate.web.BodyTooLarge;
 import dev.falgate.web.FieldProblem;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -61,7 +62,7 @@ class FalWebhookController {
         if (!falAccount.mayBeOurs(userId)) {
             throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", "The delivery names another fal account's user.");
         }
-        byte[] raw = request.getInputStream().readAllBytes();
+        byte[] raw = readBody(request);
         signature.verify(headers, raw);
         JsonNode delivery = parse(raw);
         String bodyRequestId = delivery.path("request_id").asString("");
@@ -75,6 +76,18 @@ class FalWebhookController {
         // a signed "OK" is what fal's status call would say: the job's round goes straight to the result
         jobs.falReported(job, requestId, userId, status.equals("OK"));
         return ResponseEntity.ok(Map.of("received", true));
+    }
+
+    /** At most 64 KiB (BodySizeLimitFilter); a sender that stalls past the connection timeout or goes away is a 400. */
+    private static byte[] readBody(HttpServletRequest request) throws IOException {
+        try {
+            return request.getInputStream().readAllBytes();
+        } catch (BodyTooLarge e) {
+            throw e; // answered 413 by the advice
+        } catch (IOException e) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "validation_failed",
+                    "The request body could not be read: the sender stalled or went away.");
+        }
     }
 
     private JsonNode parse(byte[] raw) {

@@ -40,8 +40,7 @@ class StreamLimitsTest extends IntegrationTest {
     void aKeyHoldsAtMostTwentyStreamsAndGetsSlotsBackWhenTheyEnd() throws Exception {
         String client = "streams-" + UUID.randomUUID().toString().substring(0, 8);
         String key = createKey(client, null, "jobs:create", "jobs:read");
-        String id = body(send(as(key, "/v1/jobs").header("Content-Type", "application/json")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(validBody("streams"))))).path("id").asString();
+        String id = submitAs(key, "streams");
         for (int i = 0; i < 20; i++) {
             assertThat(firstEvent(openEvents(key, id))).contains("\"status\":\"queued\"");
         }
@@ -65,8 +64,7 @@ class StreamLimitsTest extends IntegrationTest {
     void revokingAKeyEndsItsOpenStreams() throws Exception {
         String client = "revoked-" + UUID.randomUUID().toString().substring(0, 8);
         String key = createKey(client, null, "jobs:create", "jobs:read");
-        String id = body(send(as(key, "/v1/jobs").header("Content-Type", "application/json")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(validBody("revoke"))))).path("id").asString();
+        String id = submitAs(key, "revoke");
         BufferedReader events = openEvents(key, id);
         firstEvent(events);
         String keyId = body(get("/v1/keys")).path("data").valueStream()
@@ -108,8 +106,7 @@ class StreamLimitsTest extends IntegrationTest {
     void aCsvExportPagesThroughEveryJobOnceAndSurvivesANulInStoredJson() {
         String client = "bulk-" + UUID.randomUUID().toString().substring(0, 8);
         String key = createKey(client, null, "jobs:create", "jobs:read");
-        String template = body(send(as(key, "/v1/jobs").header("Content-Type", "application/json")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(validBody("bulk"))))).path("id").asString();
+        String template = submitAs(key, "bulk");
         // 1,234 jobs over three CSV pages, some sharing created_at so the keyset's tie-break on id matters
         jdbc.sql("""
                 insert into job
@@ -140,6 +137,11 @@ class StreamLimitsTest extends IntegrationTest {
     }
 
     // --- streams ------------------------------------------------------------------------------------
+
+    private String submitAs(String key, String marker) {
+        return body(send(as(key, "/v1/jobs").header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(validBody(marker))))).path("id").asString();
+    }
 
     private BufferedReader openEvents(String key, String id) throws Exception {
         HttpResponse<InputStream> response = http.send(as(key, "/v1/jobs/" + id + "/events")

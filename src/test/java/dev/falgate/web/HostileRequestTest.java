@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
@@ -110,6 +111,26 @@ class HostileRequestTest extends IntegrationTest {
         assertThat(flooded.status()).isEqualTo(413);
 
         assertThat(get("/v1/jobs?limit=1").statusCode()).as("the gateway is still up").isEqualTo(200);
+    }
+
+    @Test
+    void aSenderThatStallsMidBodyLosesItsConnectionWithinTheTimeout() throws IOException {
+        long now = clock.instant().getEpochSecond();
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            long started = System.nanoTime();
+            socket.getOutputStream().write(("POST /fal/webhooks/" + JOB + " HTTP/1.1\r\nHost: x\r\n"
+                    + "X-Fal-Webhook-Request-Id: r\r\nX-Fal-Webhook-User-Id: " + FalSimulator.USER_ID + "\r\n"
+                    + "X-Fal-Webhook-Timestamp: " + now + "\r\nX-Fal-Webhook-Signature: " + "ab".repeat(64) + "\r\n"
+                    + "Content-Length: 1000\r\nConnection: close\r\n\r\n{\"request_id\":").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+
+            Answer answer = read(socket.getInputStream()); // and then nothing more is sent
+
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).as("server.tomcat.connection-timeout is 10 s")
+                    .isBetween(Duration.ofSeconds(9), Duration.ofSeconds(20));
+            assertThat(answer.status()).as("Request Timeout (Tomcat's) or an unreadable body").isIn(400, 408);
+        }
     }
 
     @Test
