@@ -11,6 +11,8 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import dev.falgate.IntegrationTest;
+import dev.falgate.access.RequiresScope;
+import dev.falgate.access.Scope;
 import tools.jackson.databind.JsonNode;
 
 /** Every failure, expected or not, is an RFC 9457 problem with a stable type and no internals. */
@@ -20,6 +22,7 @@ class ProblemShapeTest extends IntegrationTest {
     @RestController
     static class FailingController {
 
+        @RequiresScope(Scope.JOBS_READ)
         @GetMapping("/v1/test-failure")
         String fail() {
             throw new IllegalStateException("secret internals: jdbc:postgresql://db/prod?password=hunter2");
