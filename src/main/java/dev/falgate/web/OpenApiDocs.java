@@ -102,7 +102,7 @@ class OpenApiDocs {
      * field is always present (the app writes nulls, {@code spring.jackson.default-property-inclusion: always}).
      */
     @Bean
-    @Order(Ordered.LOWEST_PRECEDENCE) // after the features' customizers: its rules see their schemas
+    @Order(Ordered.LOWEST_PRECEDENCE - 1) // after the features' customizers, so its rules see their schemas
     OpenApiCustomizer sharedResponses() {
         return openApi -> {
             openApi.getComponents().addSchemas(FIELD_PROBLEM, fieldProblem()).addSchemas(PROBLEM, problem());
@@ -113,15 +113,20 @@ class OpenApiDocs {
                 responses.putIfAbsent("500", new ApiResponse().description(
                         "An unexpected failure, logged with the reference in `detail` (internal_error)"));
                 responses.forEach((status, response) -> {
+                    // springdoc gives a declared error status the route's return type; it is a problem, always
                     if (status.startsWith("4") || status.startsWith("5")) {
-                        response.setContent(new Content().addMediaType(MediaType.APPLICATION_PROBLEM_JSON_VALUE,
-                                new io.swagger.v3.oas.models.media.MediaType().schema(ref(PROBLEM))));
+                        response.setContent(problemContent());
                     }
                 });
             }));
             requireAlwaysWrittenFields(openApi);
             dropUnusedSchemas(openApi);
         };
+    }
+
+    static Content problemContent() {
+        return new Content().addMediaType(MediaType.APPLICATION_PROBLEM_JSON_VALUE,
+                new io.swagger.v3.oas.models.media.MediaType().schema(ref(PROBLEM)));
     }
 
     private static Schema<?> fieldProblem() {
