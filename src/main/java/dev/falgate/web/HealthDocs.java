@@ -5,8 +5,6 @@ import java.util.List;
 import org.springdoc.core.customizers.OpenApiCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.Ordered;
-import org.springframework.core.annotation.Order;
 import org.springframework.http.MediaType;
 
 import io.swagger.v3.oas.models.Operation;
@@ -19,8 +17,8 @@ import io.swagger.v3.oas.models.responses.ApiResponses;
 
 /**
  * The health routes callers and orchestrators use on the API port (api.md, Operations), which springdoc does not see:
- * no key, 200 while UP, 503 otherwise, and a body that is not a problem but the health status. Written last, over
- * whatever springdoc made of these paths, so the shared rule that error answers are problems does not apply here.
+ * no key, 200 while UP, 503 otherwise, and a body that is not a problem but the health status. These paths are
+ * written whole, over whatever springdoc made of them, with every status they answer.
  */
 @Configuration(proxyBeanMethods = false)
 class HealthDocs {
@@ -28,7 +26,6 @@ class HealthDocs {
     static final List<String> PATHS = List.of("/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness");
 
     @Bean
-    @Order(Ordered.LOWEST_PRECEDENCE)
     OpenApiCustomizer healthRoutes() {
         return openApi -> {
             for (String path : PATHS) {
@@ -41,8 +38,10 @@ class HealthDocs {
                         .responses(new ApiResponses()
                                 .addApiResponse("200", health("UP"))
                                 .addApiResponse("503", health("DOWN or OUT_OF_SERVICE"))
-                                .addApiResponse("400", new ApiResponse().description(
-                                        "An ambiguous path (validation_failed)").content(OpenApiDocs.problemContent())))));
+                                .addApiResponse("400", new ApiResponse().description(OpenApiDocs.BAD_REQUEST)
+                                        .content(OpenApiDocs.problemContent()))
+                                .addApiResponse("500", new ApiResponse().description(OpenApiDocs.INTERNAL_ERROR)
+                                        .content(OpenApiDocs.problemContent())))));
             }
         };
     }

@@ -12,8 +12,6 @@ import org.springdoc.core.customizers.OperationCustomizer;
 import org.springdoc.core.providers.ObjectMapperProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.Ordered;
-import org.springframework.core.annotation.Order;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.RequestBody;
 
@@ -50,6 +48,8 @@ import tools.jackson.databind.json.JsonMapper;
 class OpenApiDocs {
 
     static final String PROBLEM = "Problem";
+    static final String BAD_REQUEST = "Invalid input, every offending field named; or an ambiguous path (validation_failed)";
+    static final String INTERNAL_ERROR = "An unexpected failure, logged with the reference in `detail` (internal_error)";
     private static final String FIELD_PROBLEM = "FieldProblem";
 
     /**
@@ -80,9 +80,13 @@ class OpenApiDocs {
         };
     }
 
-    /** A JSON body read by Spring ({@code @RequestBody}) can be too large (413) or of another type (415). */
+    /**
+     * What a route's handler tells: a JSON body read by Spring ({@code @RequestBody}) can be too large (413) or of
+     * another type (415); and every error status it declares answers a problem, although springdoc gives it the
+     * handler's return type.
+     */
     @Bean
-    OperationCustomizer bodyResponses() {
+    OperationCustomizer routeResponses() {
         return (operation, handler) -> {
             boolean readsBody = List.of(handler.getMethodParameters()).stream()
                     .anyMatch(parameter -> parameter.hasParameterAnnotation(RequestBody.class));
@@ -92,29 +96,32 @@ class OpenApiDocs {
                 operation.getResponses().putIfAbsent("415", new ApiResponse()
                         .description("The body is not application/json (unsupported_media_type)"));
             }
+            operation.getResponses().forEach((status, response) -> {
+                if (isError(status)) {
+                    response.setContent(problemContent());
+                }
+            });
             return operation;
         };
     }
 
     /**
-     * What every route shares: 400 (an ambiguous path is refused on every route, {@link PathGuardFilter}), 500, and
-     * the problem shape of every error answer ({@link ProblemAdvice}, {@link Problems}); and the rule that a response
-     * field is always present (the app writes nulls, {@code spring.jackson.default-property-inclusion: always}).
+     * What every route shares: 400 (an ambiguous path is refused on every route, {@link PathGuardFilter}) and 500,
+     * and the problem shape of every error answer that has no other ({@link ProblemAdvice}, {@link Problems}); and
+     * the rule that a response field is always present (the app writes nulls,
+     * {@code spring.jackson.default-property-inclusion: always}). springdoc applies its customizers in no set order,
+     * so this one relies on none.
      */
     @Bean
-    @Order(Ordered.LOWEST_PRECEDENCE - 1) // after the features' customizers, so its rules see their schemas
     OpenApiCustomizer sharedResponses() {
         return openApi -> {
             openApi.getComponents().addSchemas(FIELD_PROBLEM, fieldProblem()).addSchemas(PROBLEM, problem());
             openApi.getPaths().values().forEach(path -> path.readOperations().forEach(operation -> {
                 ApiResponses responses = operation.getResponses();
-                responses.putIfAbsent("400", new ApiResponse().description(
-                        "Invalid input, every offending field named; or an ambiguous path (validation_failed)"));
-                responses.putIfAbsent("500", new ApiResponse().description(
-                        "An unexpected failure, logged with the reference in `detail` (internal_error)"));
+                responses.putIfAbsent("400", new ApiResponse().description(BAD_REQUEST));
+                responses.putIfAbsent("500", new ApiResponse().description(INTERNAL_ERROR));
                 responses.forEach((status, response) -> {
-                    // springdoc gives a declared error status the route's return type; it is a problem, always
-                    if (status.startsWith("4") || status.startsWith("5")) {
+                    if (isError(status) && (response.getContent() == null || response.getContent().isEmpty())) {
                         response.setContent(problemContent());
                     }
                 });
@@ -122,6 +129,10 @@ class OpenApiDocs {
             requireAlwaysWrittenFields(openApi);
             dropUnusedSchemas(openApi);
         };
+    }
+
+    private static boolean isError(String status) {
+        return status.startsWith("4") || status.startsWith("5");
     }
 
     static Content problemContent() {
