@@ -153,7 +153,8 @@ class JobController {
         return events.stream(jobs.find(caller, id));
     }
 
-    @Operation(operationId = "getJob", summary = "A job", description = "jobs:read reads its own client's jobs, ops:read every job.")
+    @Operation(operationId = "getJob", summary = "A job",
+            description = "jobs:read reads its own client's jobs, ops:read every job.")
     @ApiResponse(responseCode = "200", description = "The job")
     @ApiResponse(responseCode = "404", description = NOT_FOUND)
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
