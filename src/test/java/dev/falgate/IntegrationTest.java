@@ -114,12 +114,22 @@ public abstract class IntegrationTest {
                 .header("Authorization", "Bearer " + ADMIN_KEY);
     }
 
+    /**
+     * Sends a request as a client would. Every answer must conform to the OpenAPI document the gateway serves
+     * ({@link ApiContract}): a test that receives one that doesn't fails, naming the violations.
+     */
     protected HttpResponse<String> send(HttpRequest.Builder request) {
+        HttpRequest built = request.build();
+        HttpResponse<String> response;
         try {
-            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            response = http.send(built, HttpResponse.BodyHandlers.ofString());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+        if (built.uri().getPort() == port) { // the management port is not the API the document describes
+            ApiContract.servedOn(port).check(built, response);
+        }
+        return response;
     }
 
     protected JsonNode body(HttpResponse<String> response) {

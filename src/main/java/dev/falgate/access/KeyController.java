@@ -25,6 +25,9 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
 @RestController
@@ -44,11 +47,13 @@ class KeyController {
             @NotBlank @Size(max = 100)
             @Pattern(regexp = "[^\\p{Cntrl}\\p{Cs}]*", message = "must not contain control characters (CR, LF, NUL, ...)")
             String name,
+            @Schema(description = "Requests a minute; without it the key has no rate limit")
             @Min(1) @Max(1_000_000) Integer rateLimitPerMinute) {
     }
 
-    record CreatedKey(UUID id, String client, List<String> scopes, String name, String key, Integer rateLimitPerMinute,
-            Instant createdAt) {
+    record CreatedKey(UUID id, String client, List<String> scopes, String name,
+            @Schema(description = "The secret: shown here once, stored only as a hash") String key,
+            @Schema(nullable = true) Integer rateLimitPerMinute, Instant createdAt) {
 
         static CreatedKey of(KeyService.NewKey created) {
             ApiKey key = created.key();
@@ -57,8 +62,10 @@ class KeyController {
         }
     }
 
-    record KeyView(UUID id, String client, List<String> scopes, String name, String keyPrefix, Integer rateLimitPerMinute,
-            Instant createdAt, Instant lastUsedAt, Instant revokedAt) {
+    record KeyView(UUID id, String client, List<String> scopes, String name,
+            @Schema(description = "The secret's first characters, to tell keys apart") String keyPrefix,
+            @Schema(nullable = true) Integer rateLimitPerMinute, Instant createdAt,
+            @Schema(nullable = true) Instant lastUsedAt, @Schema(nullable = true) Instant revokedAt) {
 
         static KeyView of(ApiKey key) {
             return new KeyView(key.id(), key.client(), scopeNames(key), key.name(), key.prefix(), key.rateLimitPerMinute(),
@@ -69,7 +76,9 @@ class KeyController {
     record KeyList(List<KeyView> data) {
     }
 
-    @Operation(summary = "Create an API key for a client; the secret is in the answer and nowhere else")
+    @Operation(operationId = "createKey", summary = "Create an API key for a client; the secret is in the answer and nowhere else")
+    @ApiResponse(responseCode = "201", description = "The key, with its secret",
+            headers = @Header(name = "Location", description = "/v1/keys/{id}", schema = @Schema(type = "string")))
     @RequiresScope(Scope.ADMIN)
     @PostMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<CreatedKey> create(Caller caller, @Valid @RequestBody CreateKeyRequest request) {
@@ -77,14 +86,17 @@ class KeyController {
         return ResponseEntity.created(URI.create("/v1/keys/" + created.key().id())).body(CreatedKey.of(created));
     }
 
-    @Operation(summary = "List every API key, without secrets")
+    @Operation(operationId = "listKeys", summary = "List every API key, without secrets")
+    @ApiResponse(responseCode = "200", description = "Every key, revoked ones included")
     @RequiresScope(Scope.ADMIN)
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     KeyList list(Caller caller) {
         return new KeyList(keys.list(caller).stream().map(KeyView::of).toList());
     }
 
-    @Operation(summary = "Revoke a key; it stops working at the next request")
+    @Operation(operationId = "revokeKey", summary = "Revoke a key; it stops working at the next request")
+    @ApiResponse(responseCode = "204", description = "Revoked")
+    @ApiResponse(responseCode = "404", description = "No such key (not_found)")
     @RequiresScope(Scope.ADMIN)
     @DeleteMapping("/{id}")
     ResponseEntity<Void> revoke(Caller caller, @PathVariable String id) {

@@ -39,10 +39,10 @@ class ExtendRequestValidator {
             "num_inference_steps", 40,
             "expand_prompt", true);
 
-    private static final Set<String> BODY_FIELDS = Set.of("input", "metadata");
-    private static final List<String> INPUT_FIELDS = List.of("prompt", "negative_prompt", "resolution",
+    static final Set<String> BODY_FIELDS = Set.of("input", "metadata");
+    static final List<String> INPUT_FIELDS = List.of("prompt", "negative_prompt", "resolution",
             "aspect_ratio", "seed", "num_inference_steps", "expand_prompt", "video");
-    private static final Set<String> VIDEO_FIELDS = Set.of("video_url", "start_frame_num");
+    static final Set<String> VIDEO_FIELDS = Set.of("video_url", "start_frame_num");
     static final int MAX_PROMPT_CHARACTERS = 4000;
     static final int MAX_URL_CHARACTERS = 2048;
     private static final String UNSTORABLE = "must not contain the NUL character (\\u0000) or a lone UTF-16 surrogate";
@@ -52,8 +52,8 @@ class ExtendRequestValidator {
     /** A host name as written in a URL, IDN letters and underscores included. */
     private static final Pattern HOST_NAME =
             Pattern.compile("[\\p{L}\\p{N}_-]+(\\.[\\p{L}\\p{N}_-]+)*\\.?");
-    private static final Set<String> RESOLUTIONS = Set.of("480p", "720p");
-    private static final Set<String> ASPECT_RATIOS = Set.of("9:16", "16:9");
+    static final Set<String> RESOLUTIONS = Set.of("480p", "720p");
+    static final Set<String> ASPECT_RATIOS = Set.of("9:16", "16:9");
 
     private final JsonMapper json;
 

@@ -23,6 +23,9 @@ import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
 import dev.falgate.access.StreamSlots;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.headers.Header;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -34,6 +37,8 @@ import tools.jackson.databind.JsonNode;
 @RequestMapping("/v1/jobs")
 @Tag(name = "Jobs", description = "Submit extend requests and follow them to their end")
 class JobController {
+
+    private static final String NOT_FOUND = "No such job: an unknown or malformed id, or another client's job (not_found)";
 
     private final JobService jobs;
     private final JobHistory history;
@@ -48,26 +53,33 @@ class JobController {
     }
 
     /** The body is taken as a JSON tree so the validator sees exact types and every field, unknown ones too. */
-    @Operation(summary = "Submit an extend request (scope jobs:create)", description = """
-            Body: {"input": <fal's input for fal-ai/ltx-video-v097/extend>, "metadata": <object, at most 4 KiB>}.
-            Answers 202 with the job (its effective input has fal's defaults filled in) and Location. Unknown
-            fields, wrong JSON types and out-of-range values: 400 naming every field; over 64 KiB: 413; not JSON:
-            415. Idempotency-Key: the same key and body again answer 200 with Idempotent-Replayed: true, another
-            body 422. Over the client's budget: 402; over the key's rate limit: 429 with Retry-After.""",
-            responses = {
-                    @ApiResponse(responseCode = "202", description = "The new job, queued",
-                            content = @Content(schema = @Schema(implementation = JobResource.class))),
-                    @ApiResponse(responseCode = "200", description = "The job made earlier with this Idempotency-Key "
-                            + "and body (Idempotent-Replayed: true)",
-                            content = @Content(schema = @Schema(implementation = JobResource.class)))},
-            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
+    @Operation(operationId = "submitJob", summary = "Submit an extend request", description = """
+            The body is fal's input for fal-ai/ltx-video-v097/extend plus optional metadata. Answers 202 with the job
+            (its effective input has fal's defaults filled in) and Location. Unknown fields, wrong JSON types and
+            out-of-range values: 400 naming every field. Idempotency-Key: the same key and body again answer 200 with
+            the same job and Idempotent-Replayed: true; another body 422.""",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(ref = "#/components/schemas/" + JobApiDocs.SUBMIT_REQUEST),
                     examples = @ExampleObject("""
                             {"input": {"prompt": "Woman walking on a street in Tokyo", "resolution": "720p",
                                        "video": {"video_url": "https://example.com/in.mp4", "start_frame_num": 24}},
                              "metadata": {"order_id": "A-1001"}}"""))))
+    @ApiResponse(responseCode = "202", description = "The new job, queued",
+            headers = @Header(name = "Location", description = "/v1/jobs/{id}", schema = @Schema(type = "string")),
+            content = @Content(schema = @Schema(implementation = JobResource.class)))
+    @ApiResponse(responseCode = "200", description = "The job made earlier with this Idempotency-Key and body",
+            headers = {
+                    @Header(name = "Idempotent-Replayed", description = "true", schema = @Schema(type = "string")),
+                    @Header(name = "Location", description = "/v1/jobs/{id}", schema = @Schema(type = "string"))},
+            content = @Content(schema = @Schema(implementation = JobResource.class)))
+    @ApiResponse(responseCode = "402", description = "Over the client's monthly budget (budget_exceeded)")
+    @ApiResponse(responseCode = "422", description = "The Idempotency-Key was used before with another body "
+            + "(idempotency_key_reused)")
     @RequiresScope(Scope.JOBS_CREATE)
     @PostMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> submit(Caller caller, @RequestBody JsonNode body,
+            @Parameter(description = "1 to 255 printable ASCII characters, scoped to the client, kept at least 24 hours")
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey) {
         JobService.Submission submission = jobs.accept(caller, body, idempotencyKey);
         Job job = submission.job();
@@ -77,21 +89,46 @@ class JobController {
         return answer.location(URI.create("/v1/jobs/" + job.id())).body(JobResource.of(job));
     }
 
-    @Operation(summary = "Cancel a job (scope jobs:create, own jobs): 202, or 409 when it already ended",
-            responses = @ApiResponse(responseCode = "202", description = "Cancelled, or fal asked to cancel",
-                    content = @Content(schema = @Schema(implementation = JobResource.class))))
+    @Operation(operationId = "cancelJob", summary = "Cancel a job", description = """
+            A queued job is cancelled at once and never reaches fal; a job at fal gets fal's cancel call (one already
+            running may still complete, and is then charged).""")
+    @ApiResponse(responseCode = "202", description = "Cancelled, or fal asked to cancel",
+            content = @Content(schema = @Schema(implementation = JobResource.class)))
+    @ApiResponse(responseCode = "404", description = NOT_FOUND)
+    @ApiResponse(responseCode = "409", description = "The job already ended (conflict)")
     @RequiresScope(Scope.JOBS_CREATE)
     @PostMapping(path = "/{id}/cancel", produces = MediaType.APPLICATION_JSON_VALUE)
     ResponseEntity<JobResource> cancel(Caller caller, @PathVariable String id) {
         return ResponseEntity.accepted().body(JobResource.of(jobs.cancel(caller, id)));
     }
 
-    @Operation(summary = "Job history, newest first (ops:read: every client; jobs:read: own)", description = """
-            Query: status, client, created_from, created_to (RFC 3339), limit (1..200, default 50), cursor (from
-            next_cursor). With Accept: text/csv the matching jobs stream as CSV.""")
+    /** The parameters arrive as one map so that an unknown one is named in a 400, not silently ignored. */
+    @Operation(operationId = "listJobs", summary = "Job history, newest first", description = """
+            ops:read lists every client's jobs, jobs:read only its own. Paged with `next_cursor`, which neither skips nor
+            repeats a job while new ones arrive. With Accept: text/csv the matching jobs (every one, or `limit`) stream
+            as CSV instead.""")
+    @Parameter(name = "status", in = ParameterIn.QUERY, schema = @Schema(implementation = JobStatus.class))
+    @Parameter(name = "client", in = ParameterIn.QUERY, description = "Only this client's jobs (ops:read)",
+            schema = @Schema(type = "string"))
+    @Parameter(name = "created_from", in = ParameterIn.QUERY, description = "RFC 3339, inclusive",
+            schema = @Schema(type = "string", format = "date-time"))
+    @Parameter(name = "created_to", in = ParameterIn.QUERY, description = "RFC 3339, exclusive",
+            schema = @Schema(type = "string", format = "date-time"))
+    @Parameter(name = "limit", in = ParameterIn.QUERY, schema = @Schema(type = "integer", minimum = "1",
+            maximum = "" + JobService.MAX_PAGE, defaultValue = "" + JobService.DEFAULT_PAGE))
+    @Parameter(name = "cursor", in = ParameterIn.QUERY, description = "`next_cursor` of the page before",
+            schema = @Schema(type = "string"))
+    @ApiResponse(responseCode = "200", description = "A page of jobs, or with Accept: text/csv every matching job",
+            content = {
+                    @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                            schema = @Schema(implementation = JobHistory.Page.class)),
+                    @Content(mediaType = "text/csv", schema = @Schema(type = "string",
+                            description = "RFC 4180, header row: " + JobHistory.CSV_COLUMNS))})
+    @ApiResponse(responseCode = "403", description = "The API key holds neither scope, or has jobs:read only and names "
+            + "another client (forbidden)")
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
-    JobHistory.Page history(Caller caller, @RequestParam Map<String, String> query) {
+    JobHistory.Page history(Caller caller, @Parameter(hidden = true) @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
         return history.page(filter, filter.limit() == null ? JobService.DEFAULT_PAGE : filter.limit());
     }
@@ -101,6 +138,7 @@ class JobController {
      * own thread, so no async timeout can cut a download that is making progress; a client that stops reading is
      * dropped by the connection's write timeout. Holds one of the key's stream slots while it runs.
      */
+    @Operation(hidden = true) // documented with the JSON variant above: one operation, two media types
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(produces = "text/csv")
     void historyCsv(Caller caller, @RequestParam Map<String, String> query, HttpServletResponse response)
@@ -113,15 +151,23 @@ class JobController {
         }
     }
 
-    @Operation(summary = "Server-Sent Events: a 'status' event with the job at connect and at every change, "
-            + "ending after the terminal one (same scopes as reading the job)")
+    @Operation(operationId = "followJob", summary = "Follow a job as Server-Sent Events", description = """
+            A `status` event with the job resource as one line of JSON in `data:` at connect and at every change,
+            ending after the terminal one; keep-alives are SSE comments.""")
+    @ApiResponse(responseCode = "200", description = "The event stream",
+            content = @Content(mediaType = MediaType.TEXT_EVENT_STREAM_VALUE, schema = @Schema(type = "string",
+                    example = "event:status\ndata:{\"id\": \"...\", \"status\": \"queued\", ...}\n\n")))
+    @ApiResponse(responseCode = "404", description = NOT_FOUND)
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     SseEmitter events(Caller caller, @PathVariable String id) {
         return events.stream(caller, jobs.find(caller, id));
     }
 
-    @Operation(summary = "A job (jobs:read: own; ops:read: any); another client's or an unknown id: 404")
+    @Operation(operationId = "getJob", summary = "A job",
+            description = "jobs:read reads its own client's jobs, ops:read every job.")
+    @ApiResponse(responseCode = "200", description = "The job")
+    @ApiResponse(responseCode = "404", description = NOT_FOUND)
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     JobResource get(Caller caller, @PathVariable String id) {

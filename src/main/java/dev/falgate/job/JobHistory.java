@@ -22,6 +22,7 @@ import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
 import dev.falgate.web.StorableInstant;
 import dev.falgate.web.Usd;
+import io.swagger.v3.oas.annotations.media.Schema;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -34,8 +35,9 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 class JobHistory {
 
-    static final String CSV_HEADER = "id,client,status,created_at,submitted_at,started_at,completed_at,"
-            + "fal_request_id,attempts,cost_usd,seed,video_url,error_code\r\n";
+    static final String CSV_COLUMNS = "id,client,status,created_at,submitted_at,started_at,completed_at,"
+            + "fal_request_id,attempts,cost_usd,seed,video_url,error_code";
+    static final String CSV_HEADER = CSV_COLUMNS + "\r\n";
 
     private static final int CSV_PAGE = 500;
 
@@ -80,7 +82,8 @@ class JobHistory {
         }
     }
 
-    record Page(List<JobResource> data, String nextCursor) {
+    record Page(List<JobResource> data,
+            @Schema(nullable = true, description = "The cursor of the next page; null on the last") String nextCursor) {
     }
 
     Page page(Filter filter, int limit) {

@@ -8,24 +8,29 @@ import io.swagger.v3.oas.annotations.media.Schema;
 
 import dev.falgate.web.Usd;
 
-/** The job as callers see it (api.md, "The job resource"). JSON columns are passed through as stored. */
+/**
+ * The job as callers see it (api.md, "The job resource"). JSON columns are passed through as stored; their schemas
+ * (fal's input, fal's result, the error) are in {@link JobApiDocs}.
+ */
 record JobResource(
         UUID id,
         String client,
         JobStatus status,
-        @JsonRawValue @Schema(type = "object", description = "The effective input sent to fal: the caller's fields plus fal's defaults") String input,
-        @JsonRawValue @Schema(type = "object", nullable = true) String metadata,
-        String falRequestId,
-        Integer queuePosition,
-        @JsonRawValue @Schema(type = "object", nullable = true, description = "fal's answer: video (every File field) and seed") String result,
-        @Schema(type = "string", example = "0.12", nullable = true) String costUsd,
-        @JsonRawValue @Schema(type = "object", nullable = true) String error,
+        @JsonRawValue String input,
+        @JsonRawValue String metadata,
+        @Schema(nullable = true, description = "fal's request id once fal holds the job") String falRequestId,
+        @Schema(nullable = true, description = "Place in fal's queue while fal reports one") Integer queuePosition,
+        @JsonRawValue String result,
+        @Schema(type = "string", nullable = true, pattern = Usd.PATTERN, example = "0.12",
+                description = "The price charged, once the job ended: the accepted price when completed, 0.00 when "
+                        + "fal billed nothing; null before") String costUsd,
+        @JsonRawValue String error,
         int attempts,
         @Schema(nullable = true, description = "When a caller asked to cancel a job that fal may already hold") Instant cancelRequestedAt,
         Instant createdAt,
-        Instant submittedAt,
-        Instant startedAt,
-        Instant completedAt,
+        @Schema(nullable = true) Instant submittedAt,
+        @Schema(nullable = true) Instant startedAt,
+        @Schema(nullable = true) Instant completedAt,
         @Schema(description = "When the job ends failed (deadline_exceeded) at the latest, if it has not ended before") Instant deadlineAt) {
 
     static JobResource of(Job job) {

@@ -24,6 +24,11 @@ import dev.falgate.web.Usd;
 import dev.falgate.web.FieldProblem;
 import dev.falgate.web.StorableInstant;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
 @RestController
@@ -40,10 +45,13 @@ class SpendController {
         this.clock = clock;
     }
 
-    record GroupView(String key, String totalUsd, long jobs) {
+    record GroupView(@Schema(description = "The day (YYYY-MM-DD) or the client", example = "2026-11-23") String key,
+            @Schema(type = "string", pattern = Usd.PATTERN, example = "1.20") String totalUsd, long jobs) {
     }
 
-    record SpendView(Instant from, Instant to, String currency, String totalUsd, long jobs, List<GroupView> groups) {
+    record SpendView(Instant from, Instant to, @Schema(example = "USD") String currency,
+            @Schema(type = "string", pattern = Usd.PATTERN, example = "12.36") String totalUsd, long jobs,
+            @ArraySchema(arraySchema = @Schema(description = "Empty without group_by")) List<GroupView> groups) {
 
         static SpendView of(SpendReports.Report report) {
             return new SpendView(report.from(), report.to(), "USD", Usd.format(report.totalUsd()), report.jobs(),
@@ -51,10 +59,20 @@ class SpendController {
         }
     }
 
-    @Operation(summary = "Spend over [from, to) (RFC 3339 or YYYY-MM-DD; default: this month, UTC), optionally per day or client")
+    /** The parameters arrive as one map so that an unknown one is named in a 400, not silently ignored. */
+    @Operation(operationId = "getSpend", summary = "Spend over [from, to) of completed_at, optionally per day or client", description = """
+            The exact sum of cost_usd over the same jobs that GET /v1/jobs lists. Bad parameters: 400 naming each.""")
+    @Parameter(name = "from", in = ParameterIn.QUERY, description = "RFC 3339 or YYYY-MM-DD, inclusive; default the "
+            + "first of this month (UTC)", schema = @Schema(type = "string", example = "2026-11-01"))
+    @Parameter(name = "to", in = ParameterIn.QUERY, description = "RFC 3339 or YYYY-MM-DD, exclusive; default the "
+            + "first of next month (UTC)", schema = @Schema(type = "string", example = "2026-12-01"))
+    @Parameter(name = "client", in = ParameterIn.QUERY, description = "Only this client's jobs",
+            schema = @Schema(type = "string"))
+    @Parameter(name = "group_by", in = ParameterIn.QUERY, schema = @Schema(type = "string", allowableValues = {"day", "client"}))
+    @ApiResponse(responseCode = "200", description = "The totals")
     @RequiresScope(Scope.OPS_READ)
     @GetMapping(path = "/v1/spend", produces = MediaType.APPLICATION_JSON_VALUE)
-    SpendView spend(Caller caller, @RequestParam Map<String, String> query) {
+    SpendView spend(Caller caller, @Parameter(hidden = true) @RequestParam Map<String, String> query) {
         List<FieldProblem> errors = new ArrayList<>();
         query.keySet().stream().filter(name -> !PARAMETERS.contains(name)).forEach(name -> errors.add(
                 new FieldProblem(name, "is not a known parameter; use " + String.join(", ", PARAMETERS))));

@@ -12,10 +12,14 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
+import io.swagger.v3.oas.annotations.Hidden;
+
 /**
  * Replaces Boot's legacy JSON error page: whatever reaches the servlet container's error dispatch
- * (a failure outside Spring MVC) is answered as a problem too, without a stack trace.
+ * (a failure outside Spring MVC) is answered as a problem too, without a stack trace. Not a route callers call,
+ * so not in the OpenAPI document.
  */
+@Hidden
 @RestController
 class ErrorFallbackController implements ErrorController {
 

@@ -5,6 +5,9 @@ import java.math.BigDecimal;
 /** Dollar amounts as api.md writes them: exact decimal strings with at least two decimals. */
 public final class Usd {
 
+    /** What {@link #format} writes, for the OpenAPI document's money fields. */
+    public static final String PATTERN = "^[0-9]+\\.[0-9]{2,}$";
+
     private Usd() {
     }
 

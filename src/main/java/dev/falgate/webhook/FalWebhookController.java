@@ -2,7 +2,6 @@ package dev.falgate.webhook;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import jakarta.servlet.http.HttpServletRequest;
@@ -10,6 +9,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -21,6 +21,10 @@ import dev.falgate.job.JobService;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.BodyTooLarge;
 import dev.falgate.web.FieldProblem;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -47,12 +51,39 @@ class FalWebhookController {
         this.json = json;
     }
 
+    /** What falgate answers a delivery it took (or ignored, for an unknown job: fal must stop retrying). */
+    record Received(boolean received) {
+    }
+
+    /** fal's webhook body, as fal documents it: read raw, since the signature covers the exact bytes. */
+    record Delivery(@Schema(requiredMode = Schema.RequiredMode.REQUIRED) String requestId, String gatewayRequestId,
+            @Schema(requiredMode = Schema.RequiredMode.REQUIRED, allowableValues = {"OK", "ERROR"}) String status,
+            @Schema(description = "fal's result for OK, its error detail for ERROR") Object payload,
+            @Schema(description = "fal's error message for ERROR") String error) {
+    }
+
     /**
      * The order is the point: headers first (presence, form, freshness, our account), then at most 64 KiB of body
      * (BodySizeLimitFilter), then the signature over both; an anonymous sender costs no read beyond the cap.
      */
+    @Operation(operationId = "receiveFalWebhook", summary = "fal's webhook for a job", description = """
+            Called by fal, not by API clients: no API key, only fal's ED25519 signature over the X-Fal-Webhook-* headers
+            and the body, from our own fal account. Valid and repeated deliveries answer 200 and change nothing twice.""",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = Delivery.class))))
+    @ApiResponse(responseCode = "200", description = "Taken, or ignored (a job falgate does not know)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = Received.class)))
+    @ApiResponse(responseCode = "400", description = "The body's request_id differs from the signed header "
+            + "(validation_failed)")
+    @ApiResponse(responseCode = "401", description = "A missing, bad or stale signature, or another fal account's "
+            + "delivery (unauthorized)")
+    @ApiResponse(responseCode = "404", description = "The path names no job id (not_found)")
+    @ApiResponse(responseCode = "413", description = "The body exceeds 64 KiB (payload_too_large)")
+    @ApiResponse(responseCode = "503", description = "fal has not yet confirmed the request to our key; fal delivers "
+            + "again later (fal_unconfirmed)")
     @PostMapping("/fal/webhooks/{jobId}")
-    ResponseEntity<Map<String, Object>> receive(@PathVariable String jobId,
+    ResponseEntity<Received> receive(@PathVariable String jobId,
             @RequestHeader(name = "X-Fal-Webhook-Request-Id", required = false) String requestId,
             @RequestHeader(name = "X-Fal-Webhook-User-Id", required = false) String userId,
             @RequestHeader(name = "X-Fal-Webhook-Timestamp", required = false) String timestamp,
@@ -75,7 +106,7 @@ class FalWebhookController {
         log.info("Job {}: fal webhook for request {} ({})", job, requestId, status);
         // a signed "OK" is what fal's status call would say: the job's round goes straight to the result
         jobs.falReported(job, requestId, userId, status.equals("OK"));
-        return ResponseEntity.ok(Map.of("received", true));
+        return ResponseEntity.ok(new Received(true));
     }
 
     /** At most 64 KiB (BodySizeLimitFilter); a sender that stalls past the connection timeout or goes away is a 400. */
