@@ -34,6 +34,9 @@ public class DatabaseNotifications implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(DatabaseNotifications.class);
     private static final Duration WAIT = Duration.ofMillis(500);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+    /** Waiting for notifications sends nothing: a connection a network device dropped silently is found by a query. */
+    private static final Duration PING_EVERY = Duration.ofSeconds(30);
+    private static final int PING_TIMEOUT_SECONDS = 5;
 
     private final DataSource dataSource;
     private final JdbcClient jdbc;
@@ -87,6 +90,12 @@ public class DatabaseNotifications implements SmartLifecycle {
         return running;
     }
 
+    /** Started before and stopped after the web server, so open streams keep hearing news while it drains. */
+    @Override
+    public int getPhase() {
+        return 0;
+    }
+
     private void listenLoop() {
         Duration backoff = Duration.ofMillis(100);
         boolean failing = false;
@@ -104,7 +113,15 @@ public class DatabaseNotifications implements SmartLifecycle {
                 backoff = Duration.ofMillis(100);
                 reconnectHooks.forEach(DatabaseNotifications::runSafely);
                 PGConnection listening = connection.unwrap(PGConnection.class);
+                long lastPing = System.nanoTime();
                 while (running) {
+                    if (System.nanoTime() - lastPing > PING_EVERY.toNanos()) {
+                        try (Statement ping = connection.createStatement()) {
+                            ping.setQueryTimeout(PING_TIMEOUT_SECONDS);
+                            ping.execute("select 1");
+                        }
+                        lastPing = System.nanoTime();
+                    }
                     PGNotification[] notifications = listening.getNotifications((int) WAIT.toMillis());
                     if (notifications != null) {
                         for (PGNotification notification : notifications) {

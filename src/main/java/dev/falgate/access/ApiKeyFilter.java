@@ -3,6 +3,8 @@ package dev.falgate.access;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.servlet.FilterChain;
@@ -75,7 +77,11 @@ class ApiKeyFilter extends OncePerRequestFilter {
     }
 
     private static Optional<String> presentedKey(HttpServletRequest request) {
-        String header = request.getHeader(HttpHeaders.AUTHORIZATION);
+        List<String> headers = Collections.list(request.getHeaders(HttpHeaders.AUTHORIZATION));
+        if (headers.size() != 1) {
+            return Optional.empty(); // none, or two that a proxy in front may read differently from us
+        }
+        String header = headers.get(0);
         if (header == null || header.length() <= BEARER.length()
                 || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
             return Optional.empty();

@@ -3,6 +3,7 @@ package dev.falgate.access;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -26,16 +27,20 @@ import dev.falgate.web.ApiException;
 class ScopeCheck implements HandlerInterceptor, WebMvcConfigurer {
 
     private static final Logger log = LoggerFactory.getLogger(ScopeCheck.class);
+    private static final String FALGATE_PACKAGE = "dev.falgate";
 
     @Override
     public void addInterceptors(InterceptorRegistry registry) {
-        registry.addInterceptor(this).order(0); // before QueryParameterCheck: scope first, then input
+        registry.addInterceptor(this).order(0); // before RequestInputCheck: scope first, then input
     }
 
     @Override
     public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
         if (!(request.getAttribute(ApiKeyFilter.CALLER_ATTRIBUTE) instanceof Caller caller)
-                || !(handler instanceof HandlerMethod method)) {
+                || !(handler instanceof HandlerMethod method)
+                // Spring's own handlers (OPTIONS answers) and the container's error dispatch are not routes of ours
+                || !method.getBeanType().getPackageName().startsWith(FALGATE_PACKAGE)
+                || request.getDispatcherType() == DispatcherType.ERROR) {
             return true;
         }
         RequiresScope required = method.getMethodAnnotation(RequiresScope.class);

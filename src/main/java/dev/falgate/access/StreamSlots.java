@@ -43,16 +43,12 @@ public class StreamSlots {
     public final class Slot implements AutoCloseable {
 
         private final String holder;
+        private final Runnable onRevoked;
         private final AtomicBoolean closed = new AtomicBoolean();
-        private volatile Runnable onRevoked = () -> { };
 
-        private Slot(String holder) {
+        private Slot(String holder, Runnable onRevoked) {
             this.holder = holder;
-        }
-
-        /** What to do when the key is revoked while the stream is open: end the stream. */
-        public void onRevoked(Runnable action) {
-            this.onRevoked = action;
+            this.onRevoked = onRevoked;
         }
 
         @Override
@@ -66,10 +62,14 @@ public class StreamSlots {
         }
     }
 
-    /** A slot for one more stream of the caller's key, or 429 when the key holds its maximum already. */
-    public Slot open(Caller caller) {
+    /**
+     * A slot for one more stream of the caller's key, or 429 when the key holds its maximum already. {@code onRevoked}
+     * ends the stream when the key is revoked; a key revoked since it was checked is refused (401) here, so no
+     * revocation falls between the key check and the slot.
+     */
+    public Slot open(Caller caller, Runnable onRevoked) {
         String holder = holderOf(caller);
-        Slot slot = new Slot(holder);
+        Slot slot = new Slot(holder, onRevoked);
         boolean[] refused = {false};
         open.compute(holder, (key, slots) -> {
             Set<Slot> held = slots == null ? ConcurrentHashMap.newKeySet() : slots;
@@ -83,6 +83,11 @@ public class StreamSlots {
         if (refused[0]) {
             throw new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limited", "This API key already holds "
                     + maxPerKey + " open streams (SSE or CSV), the most FALGATE_MAX_STREAMS_PER_KEY allows; close one first.");
+        }
+        if (caller.keyId() != null && jdbc.sql("select revoked_at is not null from api_key where id = ?")
+                .param(caller.keyId()).query(Boolean.class).optional().orElse(true)) {
+            slot.close();
+            throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", "This API key has been revoked.");
         }
         return slot;
     }

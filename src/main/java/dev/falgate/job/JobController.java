@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.Map;
 
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
+import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -141,10 +143,15 @@ class JobController {
     @Operation(hidden = true) // documented with the JSON variant above: one operation, two media types
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(produces = "text/csv")
-    void historyCsv(Caller caller, @RequestParam Map<String, String> query, HttpServletResponse response)
+    void historyCsv(Caller caller, @RequestParam Map<String, String> query, HttpServletRequest request,
+            HttpServletResponse response)
             throws IOException {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
-        try (StreamSlots.Slot slot = streamSlots.open(caller)) {
+        if (HttpMethod.HEAD.matches(request.getMethod())) {
+            response.setContentType("text/csv;charset=UTF-8"); // the headers a GET would have, without the export
+            return;
+        }
+        try (StreamSlots.Slot slot = streamSlots.open(caller, () -> { })) { // a revoked key's export finishes
             response.setContentType("text/csv;charset=UTF-8");
             response.setHeader("Content-Disposition", "attachment; filename=\"falgate-jobs.csv\"");
             history.writeCsv(filter, response.getOutputStream());
@@ -160,8 +167,13 @@ class JobController {
     @ApiResponse(responseCode = "404", description = NOT_FOUND)
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    SseEmitter events(Caller caller, @PathVariable String id) {
-        return events.stream(caller, jobs.find(caller, id));
+    ResponseEntity<SseEmitter> events(Caller caller, @PathVariable String id, HttpServletRequest request) {
+        Job job = jobs.find(caller, id);
+        if (HttpMethod.HEAD.matches(request.getMethod())) {
+            // a HEAD answer has no body, so a stream behind it would never fail a write and end: none is opened
+            return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).build();
+        }
+        return ResponseEntity.ok(events.stream(caller, job));
     }
 
     @Operation(operationId = "getJob", summary = "A job",

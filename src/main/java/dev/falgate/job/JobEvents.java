@@ -8,9 +8,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.MediaType;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
@@ -38,14 +41,20 @@ class JobEvents {
 
     private static final Duration STREAM_TIMEOUT = Duration.ofMinutes(30);
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+    private static final Duration RETRY_READ = Duration.ofSeconds(1);
+    private static final Logger log = LoggerFactory.getLogger(JobEvents.class);
 
     private final JobRepository jobs;
     private final JsonMapper json;
     private final StreamSlots slots;
     private final Map<UUID, Set<Stream>> streams = new ConcurrentHashMap<>();
     private final Set<UUID> changed = ConcurrentHashMap.newKeySet();
-    /** Every send happens on this one thread, so a stream's events never interleave. */
-    private final ExecutorService pusher = Executors.newSingleThreadExecutor(runnable -> {
+    /**
+     * Pushes and keep-alives happen on this one thread (a stream's first event is sent on its request thread, before
+     * the stream is registered), so a stream's events never interleave. A client that stops reading delays the others
+     * by at most the connection's write timeout per write.
+     */
+    private final ScheduledExecutorService pusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "falgate-sse-push");
         thread.setDaemon(true);
         return thread;
@@ -72,23 +81,40 @@ class JobEvents {
         }
     }
 
-    /** Opens a stream of {@code job} for {@code caller} (429 when the key holds its maximum of streams). */
+    /**
+     * Opens a stream of {@code job} for {@code caller} (429 when the key holds its maximum of streams): its first
+     * event is sent here, then it is registered for pushes, then the job is read once more, so a change committed
+     * meanwhile is neither missed nor sent before an older state.
+     */
     SseEmitter stream(Caller caller, Job job) {
-        StreamSlots.Slot slot = slots.open(caller);
-        SseEmitter emitter = new SseEmitter(STREAM_TIMEOUT.toMillis());
-        Stream stream = new Stream(emitter, slot);
+        String first = json.writeValueAsString(JobResource.of(job));
         UUID jobId = job.id();
-        emitter.onCompletion(() -> end(jobId, stream));
-        emitter.onTimeout(() -> end(jobId, stream));
-        emitter.onError(error -> end(jobId, stream));
-        slot.onRevoked(() -> {
-            end(jobId, stream);
+        SseEmitter emitter = new SseEmitter(STREAM_TIMEOUT.toMillis());
+        Stream[] opened = new Stream[1];
+        StreamSlots.Slot slot = slots.open(caller, () -> {
+            end(jobId, opened[0]);
             emitter.complete();
         });
-        streams.computeIfAbsent(jobId, id -> ConcurrentHashMap.newKeySet()).add(stream);
-        send(jobId, stream, json.writeValueAsString(JobResource.of(job)), job.status().isTerminal());
-        changed(jobId); // a change committed between reading the job and registering the stream is not missed
-        return emitter;
+        Stream stream = new Stream(emitter, slot);
+        opened[0] = stream;
+        try {
+            emitter.onCompletion(() -> end(jobId, stream));
+            emitter.onTimeout(() -> end(jobId, stream));
+            emitter.onError(error -> end(jobId, stream));
+            send(jobId, stream, first, job.status().isTerminal());
+            if (!job.status().isTerminal()) {
+                streams.compute(jobId, (id, watching) -> {
+                    Set<Stream> all = watching == null ? ConcurrentHashMap.newKeySet() : watching;
+                    all.add(stream);
+                    return all;
+                });
+                changed(jobId);
+            }
+            return emitter;
+        } catch (RuntimeException e) {
+            end(jobId, stream);
+            throw e;
+        }
     }
 
     /** Number of open streams on this instance (for tests and health). */
@@ -108,7 +134,18 @@ class JobEvents {
             return;
         }
         changed.removeAll(ids);
-        for (Job job : jobs.findAllById(ids)) {
+        List<Job> current;
+        try {
+            current = jobs.findAllById(ids);
+        } catch (RuntimeException e) {
+            // the database is busy or away: these jobs are read again shortly, so no change (a terminal one above all) is lost
+            log.warn("Could not read {} changed job(s) for their SSE streams; retrying in {}: {}", ids.size(),
+                    RETRY_READ, e.toString());
+            changed.addAll(ids);
+            pusher.schedule(this::push, RETRY_READ.toMillis(), TimeUnit.MILLISECONDS);
+            return;
+        }
+        for (Job job : current) {
             Set<Stream> watching = streams.get(job.id());
             if (watching == null) {
                 continue;
@@ -152,6 +189,9 @@ class JobEvents {
     }
 
     private void end(UUID jobId, Stream stream) {
+        if (stream == null) {
+            return; // revoked before the stream was made: open() refuses it
+        }
         stream.slot.close();
         streams.computeIfPresent(jobId, (id, watching) -> {
             watching.remove(stream);

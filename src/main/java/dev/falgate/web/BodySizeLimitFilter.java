@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -23,7 +24,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * Caps every request body, on every route, at 64 KiB: a declared larger length is refused when the body is first
  * asked for, without reading it, and a chunked body is cut off as it streams past the limit (the advice turns both
  * into 413). The cap is applied lazily so that what comes first decides: no key 401 (ApiKeyFilter), no scope 403
- * (ScopeCheck), and only then anything about the body.
+ * (ScopeCheck), and only then anything about the body. A body must also arrive whole within
+ * {@link #BODY_DEADLINE} (408 otherwise).
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 20)
@@ -31,6 +33,12 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
 
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final String TOO_LARGE_DETAIL = "The request body exceeds the limit of 65536 bytes.";
+    static final String TOO_SLOW_DETAIL = "The request body took longer than 10 seconds to arrive.";
+    /**
+     * A whole body must arrive within this, however it trickles: Tomcat's connection timeout bounds each read, not
+     * the sum, so one byte every few seconds would otherwise hold a request thread for hours.
+     */
+    static final Duration BODY_DEADLINE = Duration.ofSeconds(10);
 
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
@@ -69,6 +77,7 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
     private static final class LimitedInputStream extends ServletInputStream {
 
         private final ServletInputStream in;
+        private final long deadline = System.nanoTime() + BODY_DEADLINE.toNanos();
         private long read;
 
         LimitedInputStream(ServletInputStream in) {
@@ -77,6 +86,7 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
 
         @Override
         public int read() throws IOException {
+            checkDeadline();
             int b = in.read();
             if (b >= 0) {
                 count(1);
@@ -86,6 +96,7 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
 
         @Override
         public int read(byte[] buffer, int offset, int length) throws IOException {
+            checkDeadline();
             int n = in.read(buffer, offset, length);
             if (n > 0) {
                 count(n);
@@ -93,10 +104,17 @@ class BodySizeLimitFilter extends OncePerRequestFilter {
             return n;
         }
 
-        private void count(int n) throws BodyTooLarge {
+        private void count(int n) throws IOException {
             read += n;
             if (read > MAX_BODY_BYTES) {
                 throw new BodyTooLarge(TOO_LARGE_DETAIL);
+            }
+            checkDeadline();
+        }
+
+        private void checkDeadline() throws BodyTooSlow {
+            if (System.nanoTime() - deadline > 0 && !in.isFinished()) {
+                throw new BodyTooSlow(TOO_SLOW_DETAIL);
             }
         }
 

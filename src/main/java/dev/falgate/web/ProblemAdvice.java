@@ -49,12 +49,20 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
                 List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL))));
     }
 
-    /** Tomcat refused the query string (QueryParameterCheck catches the common cases first, with better words). */
+    /** Tomcat refused the query string (RequestInputCheck catches the common cases first, with better words). */
     @ExceptionHandler(InvalidParameterException.class)
     ResponseEntity<ProblemDetail> handleInvalidParameter(InvalidParameterException e) {
         String detail = "The query string could not be read; send UTF-8, percent-encoded, named parameters.";
         return ResponseEntity.badRequest().body(Problems.of(HttpStatus.BAD_REQUEST, "validation_failed", detail,
                 List.of(new FieldProblem("query", detail))));
+    }
+
+    /** A body read by a handler itself (fal's webhook) trickled in past the deadline. */
+    @ExceptionHandler(BodyTooSlow.class)
+    ResponseEntity<ProblemDetail> handleBodyTooSlow(BodyTooSlow e) {
+        return ResponseEntity.status(HttpStatus.REQUEST_TIMEOUT).body(Problems.of(HttpStatus.REQUEST_TIMEOUT,
+                "request_timeout", BodySizeLimitFilter.TOO_SLOW_DETAIL,
+                List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_SLOW_DETAIL))));
     }
 
     @ExceptionHandler(Exception.class)
@@ -68,9 +76,13 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException e,
             HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-        if (causedByTooLargeBody(e)) {
+        if (causedBy(e, BodyTooLarge.class)) {
             return problem(HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
                     List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL)));
+        }
+        if (causedBy(e, BodyTooSlow.class)) {
+            return problem(HttpStatus.REQUEST_TIMEOUT, "request_timeout", BodySizeLimitFilter.TOO_SLOW_DETAIL,
+                    List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_SLOW_DETAIL)));
         }
         if (e.getCause() instanceof DatabindException binding && !binding.getPath().isEmpty()) {
             String field = pathOf(binding);
@@ -134,6 +146,7 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
             case 404 -> "not_found";
             case 405 -> "method_not_allowed";
             case 406 -> "not_acceptable";
+            case 408 -> "request_timeout";
             case 409 -> "conflict";
             case 413 -> "payload_too_large";
             case 415 -> "unsupported_media_type";
@@ -148,9 +161,9 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(status).body(Problems.of(status, code, detail, errors));
     }
 
-    private static boolean causedByTooLargeBody(Throwable e) {
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> cause) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof BodyTooLarge) {
+            if (cause.isInstance(t)) {
                 return true;
             }
         }

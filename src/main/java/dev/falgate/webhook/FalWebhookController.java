@@ -20,6 +20,7 @@ import dev.falgate.fal.FalAccount;
 import dev.falgate.job.JobService;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.BodyTooLarge;
+import dev.falgate.web.BodyTooSlow;
 import dev.falgate.web.FieldProblem;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
@@ -109,12 +110,12 @@ class FalWebhookController {
         return ResponseEntity.ok(new Received(true));
     }
 
-    /** At most 64 KiB (BodySizeLimitFilter); a sender that stalls past the connection timeout or goes away is a 400. */
+    /** At most 64 KiB within 10 s (BodySizeLimitFilter); a sender that stalls or goes away is a 400. */
     private static byte[] readBody(HttpServletRequest request) throws IOException {
         try {
             return request.getInputStream().readAllBytes();
-        } catch (BodyTooLarge e) {
-            throw e; // answered 413 by the advice
+        } catch (BodyTooLarge | BodyTooSlow e) {
+            throw e; // answered 413 or 408 by the advice
         } catch (IOException e) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "validation_failed",
                     "The request body could not be read: the sender stalled or went away.");

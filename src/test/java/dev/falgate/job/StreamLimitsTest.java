@@ -61,6 +61,22 @@ class StreamLimitsTest extends IntegrationTest {
     }
 
     @Test
+    void aHeadRequestForEventsHoldsNoStream() throws Exception {
+        String client = "heads-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = createKey(client, null, "jobs:create", "jobs:read");
+        String id = submitAs(key, "heads");
+        for (int i = 0; i < 25; i++) {
+            HttpResponse<String> head = send(as(key, "/v1/jobs/" + id + "/events").method("HEAD",
+                    java.net.http.HttpRequest.BodyPublishers.noBody()));
+            assertThat(head.statusCode()).isEqualTo(200);
+            assertThat(head.headers().firstValue("Content-Type")).hasValueSatisfying(
+                    type -> assertThat(type).startsWith("text/event-stream"));
+        }
+
+        assertThat(firstEvent(openEvents(key, id))).as("no slot was taken by the HEADs").contains("queued");
+    }
+
+    @Test
     void revokingAKeyEndsItsOpenStreams() throws Exception {
         String client = "revoked-" + UUID.randomUUID().toString().substring(0, 8);
         String key = createKey(client, null, "jobs:create", "jobs:read");
@@ -118,7 +134,8 @@ class StreamLimitsTest extends IntegrationTest {
         // fal's detail as fal sent it: json keeps the \\u0000 escape, which PostgreSQL's ->> cannot turn into text
         jdbc.sql("""
                 update job set status = 'failed', completed_at = created_at, cost_usd = 0, next_attempt_at = null,
-                       error = '{"code": "fal_error", "fal_detail": {"msg": "bad\\u0000byte"}}'::json
+                       error = '{"code": "fal_error", "message": "fal refused the input", "retryable": false,
+                                "fal_status": 422, "fal_detail": {"msg": "bad\\u0000byte"}, "fal_error_type": null}'::json
                 where id = ?::uuid""").param(template).update();
 
         HttpResponse<String> csv = send(as(key, "/v1/jobs").header("Accept", "text/csv").GET());

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
@@ -130,6 +131,68 @@ class HostileRequestTest extends IntegrationTest {
             assertThat(Duration.ofNanos(System.nanoTime() - started)).as("server.tomcat.connection-timeout is 10 s")
                     .isBetween(Duration.ofSeconds(9), Duration.ofSeconds(20));
             assertThat(answer.status()).as("Request Timeout (Tomcat's) or an unreadable body").isIn(400, 408);
+        }
+    }
+
+    @Test
+    void aBodyThatTricklesInIsCutOffAfterTenSecondsWhateverItsPace() throws Exception {
+        long now = clock.instant().getEpochSecond();
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(40_000);
+            long started = System.nanoTime();
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /fal/webhooks/" + JOB + " HTTP/1.1\r\nHost: x\r\n"
+                    + "X-Fal-Webhook-Request-Id: r\r\nX-Fal-Webhook-User-Id: " + FalSimulator.USER_ID + "\r\n"
+                    + "X-Fal-Webhook-Timestamp: " + now + "\r\nX-Fal-Webhook-Signature: " + "ab".repeat(64) + "\r\n"
+                    + "Content-Length: 100\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            try {
+                for (int i = 0; i < 100; i++) { // one byte every 2 s: each read is well inside the connection timeout
+                    out.write('x');
+                    out.flush();
+                    Thread.sleep(2_000);
+                    if (socket.getInputStream().available() > 0) {
+                        break;
+                    }
+                }
+            } catch (IOException answeredAndClosed) {
+                // expected
+            }
+
+            Answer answer = read(socket.getInputStream());
+
+            assertThat(answer.status()).isEqualTo(408);
+            assertThat(answer.body()).contains("request_timeout");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(25));
+        }
+    }
+
+    @Test
+    void optionsWithAKeyIsAnsweredNotRefused() throws IOException {
+        Answer answer = raw("OPTIONS /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ADMIN_KEY
+                + "\r\nConnection: close\r\n\r\n");
+
+        assertThat(answer.status()).isEqualTo(200);
+        assertThat(answer.body()).containsIgnoringCase("Allow: ");
+    }
+
+    @Test
+    void twoAuthorizationHeadersAreRefusedWhicheverComesFirst() throws IOException {
+        for (String order : List.of(ADMIN_KEY + "\r\nAuthorization: Bearer nope", "nope\r\nAuthorization: Bearer " + ADMIN_KEY)) {
+            Answer answer = raw("GET /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + order
+                    + "\r\nConnection: close\r\n\r\n");
+            assertThat(answer.status()).as("a proxy in front may read the other one").isEqualTo(401);
+        }
+    }
+
+    @Test
+    void whatTomcatRefusesByItselfIsAProblemToo() throws IOException {
+        Answer notUtf8 = raw("GET /v1/jobs/%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Answer tooLong = raw("GET /v1/jobs?" + "a=1&".repeat(3000) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+        for (Answer answer : List.of(notUtf8, tooLong)) {
+            assertThat(answer.status()).isEqualTo(400);
+            assertThat(answer.body()).containsIgnoringCase("Content-Type: application/problem+json")
+                    .contains("\"status\":400");
         }
     }
 

@@ -8,18 +8,20 @@ import jakarta.servlet.http.HttpServletResponse;
 
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.web.servlet.HandlerInterceptor;
 import org.springframework.web.servlet.config.annotation.InterceptorRegistry;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 
 /**
- * Refuses (400) a query parameter no route could use, once for every route: malformed percent-encoding, or a NUL
- * or other control character, which PostgreSQL refuses in text and would surface as a 500 from whichever query
- * took it. Runs after the key and scope checks (its order is after ScopeCheck's), so callers without them learn
- * nothing about their input.
+ * Refuses, once for every route, input no route could read, which would otherwise surface as a 500 from deep
+ * inside whatever took it: a query parameter with malformed percent-encoding, bytes that are not UTF-8, a NUL or
+ * other control character (PostgreSQL refuses them in text), too many parameters (400); a Content-Type that does
+ * not parse, names a wildcard or an unknown charset (415). Runs after the key and scope checks (its order is after
+ * ScopeCheck's), so callers without them learn nothing about their input.
  */
 @Configuration(proxyBeanMethods = false)
-class QueryParameterCheck implements HandlerInterceptor, WebMvcConfigurer {
+class RequestInputCheck implements HandlerInterceptor, WebMvcConfigurer {
 
     /** After ScopeCheck, which registers at the default order 0. */
     private static final int ORDER = 10;
@@ -33,6 +35,13 @@ class QueryParameterCheck implements HandlerInterceptor, WebMvcConfigurer {
 
     @Override
     public boolean preHandle(HttpServletRequest request, HttpServletResponse response, Object handler) {
+        String contentType = request.getContentType();
+        if (contentType != null && !readable(contentType)) {
+            String detail = "Content-Type '" + printable(contentType) + "' is not a media type a body can be read as; "
+                    + "send application/json.";
+            throw new ApiException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail,
+                    List.of(new FieldProblem("Content-Type", detail)));
+        }
         badQueryParameter(request.getQueryString()).ifPresent(problem -> {
             throw new ApiException(HttpStatus.BAD_REQUEST, "validation_failed",
                     "A query parameter " + problem.message() + ".", List.of(problem));
@@ -71,13 +80,27 @@ class QueryParameterCheck implements HandlerInterceptor, WebMvcConfigurer {
         return Optional.empty();
     }
 
+    /** Spring refuses wildcards in a request's Content-Type with an IllegalArgumentException (a 500). */
+    private static boolean readable(String contentType) {
+        try {
+            MediaType type = MediaType.parseMediaType(contentType);
+            if (type.isWildcardType() || type.isWildcardSubtype()) {
+                return false;
+            }
+            type.getCharset(); // an unknown or malformed charset throws
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     private static boolean hasControlCharacter(String text) {
         return text.chars().anyMatch(c -> c < 0x20 || c == 0x7f);
     }
 
     /** The parameter's name as a problem can safely show it. */
     private static String printable(String name) {
-        String shown = name.codePoints().filter(c -> c >= 0x20 && c != 0x7f).limit(64)
+        String shown = name.codePoints().filter(c -> c >= 0x20 && c != 0x7f).limit(100)
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
         return shown.isEmpty() ? "query" : shown;
     }
