@@ -49,6 +49,8 @@ class OpenApiDocs {
 
     static final String PROBLEM = "Problem";
     static final String BAD_REQUEST = "Invalid input, every offending field named; or an ambiguous path (validation_failed)";
+    static final String NOT_ACCEPTABLE = "The Accept header names nothing this route answers with, or does not parse "
+            + "(not_acceptable)";
     static final String INTERNAL_ERROR = "An unexpected failure, logged with the reference in `detail` (internal_error)";
     private static final String FIELD_PROBLEM = "FieldProblem";
 
@@ -95,6 +97,8 @@ class OpenApiDocs {
                         .description("The body exceeds 64 KiB (payload_too_large)"));
                 operation.getResponses().putIfAbsent("415", new ApiResponse()
                         .description("The body is not application/json (unsupported_media_type)"));
+                operation.getResponses().putIfAbsent("408", new ApiResponse()
+                        .description("The body took longer than 10 s to arrive (request_timeout)"));
             }
             operation.getResponses().forEach((status, response) -> {
                 if (isError(status)) {
@@ -106,7 +110,7 @@ class OpenApiDocs {
     }
 
     /**
-     * What every route shares: 400 (an ambiguous path is refused on every route, {@link PathGuardFilter}) and 500,
+     * What every route shares: 400 (an ambiguous path is refused on every route, {@link PathGuardFilter}), 406 and 500,
      * and the problem shape of every error answer that has no other ({@link ProblemAdvice}, {@link Problems}); and
      * the rule that a response field is always present (the app writes nulls,
      * {@code spring.jackson.default-property-inclusion: always}). springdoc applies its customizers in no set order,
@@ -120,6 +124,7 @@ class OpenApiDocs {
                 ApiResponses responses = operation.getResponses();
                 responses.putIfAbsent("400", new ApiResponse().description(BAD_REQUEST));
                 responses.putIfAbsent("500", new ApiResponse().description(INTERNAL_ERROR));
+                responses.putIfAbsent("406", new ApiResponse().description(NOT_ACCEPTABLE));
                 responses.forEach((status, response) -> {
                     if (isError(status) && (response.getContent() == null || response.getContent().isEmpty())) {
                         response.setContent(problemContent());

@@ -9,9 +9,11 @@ import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.HttpMediaTypeNotAcceptableException;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
@@ -118,8 +120,12 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         }
         List<FieldProblem> errors = e instanceof HttpMediaTypeNotSupportedException
                 ? List.of(new FieldProblem("Content-Type", detail)) : List.of();
-        return ResponseEntity.status(status).headers(headers)
-                .body(Problems.of(status, codeFor(status), detail, errors));
+        ResponseEntity.BodyBuilder answer = ResponseEntity.status(status).headers(headers);
+        if (e instanceof HttpMediaTypeNotAcceptableException) {
+            // the caller's Accept matched nothing (or did not parse): the problem is sent as what it is, regardless
+            answer.contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        }
+        return answer.body(Problems.of(status, codeFor(status), detail, errors));
     }
 
     /** Plainer words than Spring's for the mistakes callers make most. */

@@ -80,6 +80,7 @@ class FalWebhookController {
     @ApiResponse(responseCode = "401", description = "A missing, bad or stale signature, or another fal account's "
             + "delivery (unauthorized)")
     @ApiResponse(responseCode = "404", description = "The path names no job id (not_found)")
+    @ApiResponse(responseCode = "408", description = "The body took longer than 10 s to arrive (request_timeout)")
     @ApiResponse(responseCode = "413", description = "The body exceeds 64 KiB (payload_too_large)")
     @ApiResponse(responseCode = "503", description = "fal has not yet confirmed the request to our key; fal delivers "
             + "again later (fal_unconfirmed)")

@@ -50,6 +50,9 @@ class NoServerErrorTest extends IntegrationTest {
             check(failures, "Content-Type " + type + " on keys", send(request("/v1/keys").header("Content-Type", type)
                     .POST(HttpRequest.BodyPublishers.ofString("{}"))));
         }
+        for (String accept : List.of("text/csv;q=abc", "garbage", "*/x", "text/csv;charset=bogus", "image/png")) {
+            check(failures, "Accept " + accept, send(request("/v1/jobs").header("Accept", accept).GET()));
+        }
         check(failures, "GET /error", send(request("/error").GET()));
         check(failures, "POST /error", send(request("/error").POST(HttpRequest.BodyPublishers.ofString("{}"))));
         check(failures, "a parameter without a name", send(request("/v1/jobs?&&=1").GET()));
