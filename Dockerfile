@@ -24,6 +24,10 @@ COPY --from=build /layers/dependencies/ ./
 COPY --from=build /layers/spring-boot-loader/ ./
 COPY --from=build /layers/snapshot-dependencies/ ./
 COPY --from=build /layers/application/ ./
+# completed videos are copied here (FALGATE_ARCHIVE_DIR); a named volume in docker-compose.yml keeps them
+RUN mkdir -p /var/lib/falgate/archive && chown 10001:10001 /var/lib/falgate/archive
+ENV FALGATE_ARCHIVE_DIR=/var/lib/falgate/archive
+VOLUME /var/lib/falgate/archive
 USER 10001:10001
 # 8080: the API; 9090: metrics and health details (MANAGEMENT_SERVER_PORT), for the scraper only
 EXPOSE 8080 9090

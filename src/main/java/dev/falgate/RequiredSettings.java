@@ -27,6 +27,13 @@ class RequiredSettings implements ApplicationListener<ApplicationEnvironmentPrep
         if (blank(adminKey) || adminKey.strip().length() < MIN_ADMIN_KEY_LENGTH) {
             missing.add("FALGATE_ADMIN_KEY (the bootstrap admin key, at least " + MIN_ADMIN_KEY_LENGTH + " characters)");
         }
+        String archive = environment.getProperty("falgate.archive.mode", "");
+        if (!archive.strip().equalsIgnoreCase("off") && !archive.strip().equalsIgnoreCase("s3")
+                && blank(environment.getProperty("falgate.archive.s3-bucket"))
+                && blank(environment.getProperty("falgate.archive.dir"))) {
+            missing.add("FALGATE_ARCHIVE_DIR (where completed videos are copied; or FALGATE_ARCHIVE_S3_BUCKET for a "
+                    + "bucket, or FALGATE_ARCHIVE=off)");
+        }
         if (!missing.isEmpty()) {
             throw new MissingSettingException(String.join(" and ", missing.stream().map(m -> m.split(" ")[0]).toList()),
                     "set " + String.join("; set ", missing));

@@ -19,6 +19,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
+import dev.falgate.archive.ArchiveRuns;
 import dev.falgate.job.WorkerRuns;
 import dev.falgate.simulator.FalSimulator;
 import tools.jackson.databind.JsonNode;
@@ -38,7 +39,8 @@ import tools.jackson.databind.json.JsonMapper;
         "falgate.worker.webhook-poll-interval=2s",
         // several test contexts stay cached at once: each must not hold 20 idle connections of PostgreSQL's 100
         "spring.datasource.hikari.minimum-idle=1",
-        "management.server.port=0"
+        "management.server.port=0",
+        "falgate.archive.dir=target/test-archive"
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {
@@ -76,6 +78,8 @@ public abstract class IntegrationTest {
         registry.add("falgate.fal.queue-url", () -> fal.baseUrl().toString());
         registry.add("falgate.fal.api-url", () -> fal.baseUrl() + "/v1");
         registry.add("falgate.webhook.jwks-url", () -> fal.jwksUrl().toString());
+        // the simulator is fal's CDN too (FalSimulator.serveMedia): its origin is where output files may be fetched
+        registry.add("falgate.archive.allowed-hosts", () -> fal.baseUrl().toString());
     }
 
     @BeforeEach
@@ -89,6 +93,11 @@ public abstract class IntegrationTest {
     /** Runs the gateway's worker by hand until nothing is due at the test clock's time. */
     protected void runWorker() {
         WorkerRuns.untilIdle(applicationContext);
+    }
+
+    /** Runs the archive worker by hand until no copy is due: completed jobs' videos are copied. */
+    protected void runArchive() {
+        ArchiveRuns.untilIdle(applicationContext);
     }
 
     protected URI gateway() {

@@ -75,6 +75,11 @@ public final class LocalFalgateApplication {
                 System.setProperty("falgate.fal.public-url", gateway);
             }
             System.setProperty("falgate.webhook.jwks-url", simulator.jwksUrl().toString());
+            // the simulator is fal's CDN as well: its output files are real bytes the archive copies
+            simulator.serveMedia();
+            if (!isSet("FALGATE_ARCHIVE_ALLOWED_HOSTS")) {
+                System.setProperty("falgate.archive.allowed-hosts", simulator.baseUrl().toString());
+            }
             ScheduledExecutorService deliveries = Executors.newSingleThreadScheduledExecutor(task -> {
                 Thread thread = new Thread(task, "fal-simulator-webhooks");
                 thread.setDaemon(true);
@@ -85,6 +90,11 @@ public final class LocalFalgateApplication {
             standIns.add(deliveries::shutdownNow);
             report.add("fal: the fal simulator at " + simulator.baseUrl() + ", delivering signed webhooks to " + gateway
                     + " (set FAL_KEY to call the real fal)");
+        }
+
+        if (!isSet("FALGATE_ARCHIVE_DIR") && !isSet("FALGATE_ARCHIVE_S3_BUCKET") && !isSet("FALGATE_ARCHIVE")) {
+            System.setProperty("falgate.archive.dir", HOME.resolve("archive").toString());
+            report.add("archive: completed videos copied to " + HOME.resolve("archive").toAbsolutePath());
         }
 
         if (isSet("FALGATE_ADMIN_KEY")) {

@@ -63,6 +63,7 @@ class PackagedJarIT {
         builder.environment().keySet().removeIf(name -> name.startsWith("FAL") || name.startsWith("SPRING_"));
         builder.environment().put("SERVER_PORT", "0");
         builder.environment().put("MANAGEMENT_SERVER_PORT", "0");
+        builder.environment().put("FALGATE_ARCHIVE_DIR", Path.of("target", "jar-archive").toAbsolutePath().toString());
         builder.environment().putAll(environment);
         Process process = builder.start();
         if (!process.waitFor(90, TimeUnit.SECONDS)) {

@@ -354,6 +354,7 @@ class Job extends StoredOnce<UUID> {
     String falRequestId() { return falRequestId; }
     Integer queuePosition() { return queuePosition; }
     String result() { return result; }
+    String videoUrl() { return videoUrl; }
     String error() { return error; }
     int attempts() { return attempts; }
     Instant nextAttemptAt() { return nextAttemptAt; }

@@ -7,6 +7,8 @@ import java.util.Map;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
+import org.springframework.core.io.Resource;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -21,6 +23,8 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import dev.falgate.access.Caller;
+import dev.falgate.archive.Archive;
+import dev.falgate.web.ApiException;
 import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
 import dev.falgate.access.StreamSlots;
@@ -46,8 +50,10 @@ class JobController {
     private final JobHistory history;
     private final JobEvents events;
     private final StreamSlots streamSlots;
+    private final Archive archive;
 
-    JobController(JobService jobs, JobHistory history, JobEvents events, StreamSlots streamSlots) {
+    JobController(JobService jobs, JobHistory history, JobEvents events, StreamSlots streamSlots, Archive archive) {
+        this.archive = archive;
         this.jobs = jobs;
         this.history = history;
         this.events = events;
@@ -174,6 +180,29 @@ class JobController {
             return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).build();
         }
         return ResponseEntity.ok(events.stream(caller, job));
+    }
+
+    @Operation(operationId = "getJobVideo", summary = "The job's video, from falgate's own archive", description = """
+            The copy falgate made when the job completed (fal deletes its CDN files): Content-Type, ETag (the
+            SHA-256), Accept-Ranges; a Range request is answered 206 (a <video> element seeks with them), an
+            unsatisfiable one 416, If-None-Match with the ETag 304. 404 while no copy is stored.""")
+    @ApiResponse(responseCode = "200", description = "The whole video", content = @Content(mediaType = "video/mp4",
+            schema = @Schema(type = "string", format = "binary")))
+    @ApiResponse(responseCode = "206", description = "The requested range", content = @Content(mediaType = "video/mp4",
+            schema = @Schema(type = "string", format = "binary")))
+    @ApiResponse(responseCode = "304", description = "Unchanged: the If-None-Match ETag is the stored copy's")
+    @ApiResponse(responseCode = "404", description = "No such job, or no archived copy of its video (yet) (not_found)")
+    @ApiResponse(responseCode = "416", description = "The Range lies outside the video")
+    @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
+    @GetMapping(path = "/{id}/video")
+    ResponseEntity<Resource> video(Caller caller, @PathVariable String id) throws IOException {
+        Job job = jobs.find(caller, id);
+        Archive.StoredVideo video = archive.storedVideo(job.id()).orElseThrow(() -> ApiException.notFound(
+                "Job " + id + " has no archived copy of its video (yet)."));
+        // Spring answers Range (206, 416) and If-None-Match (304) itself for a Resource body with an ETag
+        return ResponseEntity.ok().eTag(video.sha256()).header(HttpHeaders.ACCEPT_RANGES, "bytes")
+                .contentType(MediaType.parseMediaType(video.contentType())).lastModified(video.storedAt())
+                .body(video.resource());
     }
 
     @Operation(operationId = "getJob", summary = "A job",

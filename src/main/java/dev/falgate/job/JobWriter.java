@@ -14,6 +14,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.DatabaseNotifications;
+import dev.falgate.archive.Archive;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.ledger.SpendBook;
@@ -46,11 +47,13 @@ class JobWriter {
     private final Clock clock;
     private final boolean webhooksEnabled;
     private final DatabaseNotifications notifications;
+    private final Archive archive;
 
     JobWriter(JobRepository jobs, FalRequestLedger ledger, TransactionTemplate tx, WorkerSettings settings,
             JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock, FalClient fal,
-            DatabaseNotifications notifications) {
+            DatabaseNotifications notifications, Archive archive) {
         this.notifications = notifications;
+        this.archive = archive;
         this.jobs = jobs;
         this.ledger = ledger;
         this.tx = tx;
@@ -237,6 +240,9 @@ class JobWriter {
                 ended ? " (cost " + Usd.format(job.costUsd()) + " USD)" : detail != null ? " (" + detail + ")" : "");
         if (ended) {
             jobs.flush();
+            if (job.status() == JobStatus.COMPLETED) {
+                archive.requestCopy(job.id(), job.videoUrl(), reportedFileSize(job)); // copied after commit, by any instance
+            }
             spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
         }
     }
@@ -247,6 +253,16 @@ class JobWriter {
         job.rebook(bookedCost(round), now);
         metrics.booked(job.client(), job.costUsd().subtract(before));
         spendBook.jobRebooked(job.client(), job.completedAt(), job.costUsd().subtract(before));
+    }
+
+    /** fal's {@code video.file_size}, which the archived copy must match; null when fal did not say. */
+    private Long reportedFileSize(Job job) {
+        try {
+            JsonNode size = json.readTree(job.result()).path("video").path("file_size");
+            return size.canConvertToLong() ? size.asLong() : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /**

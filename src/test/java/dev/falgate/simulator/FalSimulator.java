@@ -333,6 +333,7 @@ public final class FalSimulator implements AutoCloseable {
         server.createContext(APP, exchange -> handle(exchange, this::queue));
         server.createContext(API_PATH, exchange -> handle(exchange, this::listing));
         server.createContext(JWKS_PATH, this::jwks);
+        server.createContext(MEDIA_PATH, this::media);
         server.start();
     }
 
@@ -461,6 +462,62 @@ public final class FalSimulator implements AutoCloseable {
         listingUnavailable = false;
         listingLag = Duration.ZERO;
         clock = Clock.systemUTC();
+        servingMedia = false;
+        deletedMedia.clear();
+    }
+
+    // --- fal's CDN: output files -------------------------------------------------------------------
+
+    private static final String MEDIA_PATH = "/files/";
+    /** Size of every simulated output video while media is served. */
+    public static final int MEDIA_BYTES = 300_000;
+    private volatile boolean servingMedia;
+    private final Set<String> deletedMedia = ConcurrentHashMap.newKeySet();
+
+    /**
+     * From now on, results name output files this simulator serves itself ({@code <baseUrl>/files/<request id>/
+     * output.mp4}, {@link #MEDIA_BYTES} bytes, {@link #mediaOf} their content), as fal's CDN would, instead of
+     * fal.media URLs nothing answers in tests.
+     */
+    public void serveMedia() {
+        servingMedia = true;
+    }
+
+    /** fal's retention ran out: the request's output file is gone from the CDN (404). */
+    public void deleteMedia(String requestId) {
+        deletedMedia.add(requestId);
+    }
+
+    /** The bytes of a request's simulated output video: deterministic, so tests can compare. */
+    public static byte[] mediaOf(String requestId) {
+        byte[] bytes = new byte[MEDIA_BYTES];
+        new java.util.Random(requestId.hashCode()).nextBytes(bytes);
+        return bytes;
+    }
+
+    private String videoUrlOf(String requestId) {
+        return servingMedia ? baseUrl() + MEDIA_PATH + requestId + "/output.mp4"
+                : "https://v3.fal.media/files/simulated/" + requestId + "/output.mp4";
+    }
+
+    private int videoSizeOf() {
+        return servingMedia ? MEDIA_BYTES : 1_234_567;
+    }
+
+    private void media(HttpExchange exchange) throws IOException {
+        String[] parts = exchange.getRequestURI().getPath().substring(MEDIA_PATH.length()).split("/");
+        String requestId = parts[0];
+        if (!exchange.getRequestMethod().equals("GET") || parts.length != 2 || deletedMedia.contains(requestId)) {
+            exchange.sendResponseHeaders(404, -1);
+            exchange.close();
+            return;
+        }
+        byte[] bytes = mediaOf(requestId);
+        exchange.getResponseHeaders().set("Content-Type", "video/mp4");
+        exchange.sendResponseHeaders(200, bytes.length);
+        try (var out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
     }
 
     public List<Received> received() {
@@ -659,8 +716,8 @@ public final class FalSimulator implements AutoCloseable {
         boolean ok = !request.cancelled && !request.fails;
         body.put("status", ok ? "OK" : "ERROR");
         if (ok) {
-            body.put("payload", Map.of("video", Map.of("url", "https://v3.fal.media/files/simulated/" + request.id
-                    + "/output.mp4", "content_type", "video/mp4", "file_name", "output.mp4", "file_size", 1_234_567),
+            body.put("payload", Map.of("video", Map.of("url", videoUrlOf(request.id), "content_type", "video/mp4",
+                    "file_name", "output.mp4", "file_size", videoSizeOf()),
                     "seed", request.seed));
         } else {
             body.put("error", request.cancelled ? "Request was cancelled" : "The video could not be processed.");
@@ -1034,10 +1091,10 @@ public final class FalSimulator implements AutoCloseable {
                     "type", request.cancelled ? "request_cancelled" : "file_download_error")));
         }
         Map<String, Object> video = new LinkedHashMap<>();
-        video.put("url", "https://v3.fal.media/files/simulated/" + request.id + "/output.mp4");
+        video.put("url", videoUrlOf(request.id));
         video.put("content_type", "video/mp4");
         video.put("file_name", "output.mp4");
-        video.put("file_size", 1_234_567);
+        video.put("file_size", videoSizeOf());
         return Map.of("video", video, "seed", request.seed);
     }
 

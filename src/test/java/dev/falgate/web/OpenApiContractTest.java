@@ -52,6 +52,7 @@ class OpenApiContractTest extends IntegrationTest {
 
     @Test
     void everyDocumentedOperationAnswersAsDocumented() {
+        fal.serveMedia(); // completed videos are real bytes the archive copies
         String client = "contract-" + UUID.randomUUID().toString().substring(0, 8);
         HttpResponse<String> created = call(201, request("/v1/keys").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("""
@@ -73,6 +74,9 @@ class OpenApiContractTest extends IntegrationTest {
         deliverSignedWebhook(completed);
         assertThat(body(call(200, as(key, "/v1/jobs/" + completed).GET())).path("status").asString()).isEqualTo("completed");
         call(200, as(key, "/v1/jobs/" + completed + "/events").GET());
+        call(404, as(key, "/v1/jobs/" + completed + "/video").GET()); // not copied yet
+        runArchive();
+        call(200, as(key, "/v1/jobs/" + completed + "/video").GET());
 
         String failed = submitJob("[sim:fail] " + UUID.randomUUID());
         runWorker();
