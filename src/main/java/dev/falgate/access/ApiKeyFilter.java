@@ -17,7 +17,9 @@ import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
+import org.springframework.util.MultiValueMap;
 import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.util.UriComponentsBuilder;
 
 import dev.falgate.web.Problems;
 import dev.falgate.web.RoutedPath;
@@ -35,11 +37,14 @@ class ApiKeyFilter extends OncePerRequestFilter {
     private static final String BEARER = "bearer ";
 
     private final ApiKeyAuthenticator authenticator;
+    private final SignedUrls signedUrls;
     private final RateLimiter rateLimiter;
     private final Problems problems;
     private final Clock clock;
 
-    ApiKeyFilter(ApiKeyAuthenticator authenticator, RateLimiter rateLimiter, Problems problems, Clock clock) {
+    ApiKeyFilter(ApiKeyAuthenticator authenticator, RateLimiter rateLimiter, Problems problems, Clock clock,
+            SignedUrls signedUrls) {
+        this.signedUrls = signedUrls;
         this.authenticator = authenticator;
         this.rateLimiter = rateLimiter;
         this.problems = problems;
@@ -54,6 +59,18 @@ class ApiKeyFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        if (request.getHeader(HttpHeaders.AUTHORIZATION) == null && signedUrlAttempt(request)) {
+            MultiValueMap<String, String> query = UriComponentsBuilder.newInstance().query(request.getQueryString())
+                    .build().getQueryParams();
+            String path = RoutedPath.of(request);
+            if (!signedUrls.verify(request.getMethod(), path, query.getFirst("expires"), query.getFirst("sig"))) {
+                problems.write(response, HttpStatus.FORBIDDEN, "forbidden", "The signed URL is wrong or has expired.");
+                return;
+            }
+            request.setAttribute(SignedUrls.VERIFIED_PATH, path); // no caller: the handler serves this path only
+            chain.doFilter(request, response);
+            return;
+        }
         Optional<Caller> caller = presentedKey(request).flatMap(authenticator::authenticate);
         if (caller.isEmpty()) {
             response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
@@ -74,6 +91,13 @@ class ApiKeyFilter extends OncePerRequestFilter {
         }
         request.setAttribute(CALLER_ATTRIBUTE, caller.get());
         chain.doFilter(request, response);
+    }
+
+    /** A GET or HEAD carrying {@code sig}: read from the raw query (asking for parameters could read a body). */
+    private static boolean signedUrlAttempt(HttpServletRequest request) {
+        String query = request.getQueryString();
+        return (request.getMethod().equals("GET") || request.getMethod().equals("HEAD")) && query != null
+                && (query.startsWith("sig=") || query.contains("&sig="));
     }
 
     private static Optional<String> presentedKey(HttpServletRequest request) {

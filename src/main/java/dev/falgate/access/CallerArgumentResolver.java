@@ -1,6 +1,8 @@
 package dev.falgate.access;
 
+import java.lang.reflect.ParameterizedType;
 import java.util.List;
+import java.util.Optional;
 
 import org.springdoc.core.utils.SpringDocUtils;
 import org.springframework.context.annotation.Configuration;
@@ -31,13 +33,23 @@ class CallerArgumentResolver implements HandlerMethodArgumentResolver, WebMvcCon
 
     @Override
     public boolean supportsParameter(MethodParameter parameter) {
-        return parameter.getParameterType() == Caller.class;
+        return parameter.getParameterType() == Caller.class || optionalCaller(parameter);
+    }
+
+    /** {@code Optional<Caller>}: a route that also serves signed URLs, which come without a key. */
+    private static boolean optionalCaller(MethodParameter parameter) {
+        return parameter.getParameterType() == Optional.class
+                && parameter.getGenericParameterType() instanceof ParameterizedType type
+                && type.getActualTypeArguments()[0] == Caller.class;
     }
 
     @Override
-    public Caller resolveArgument(MethodParameter parameter, ModelAndViewContainer mav, NativeWebRequest request,
+    public Object resolveArgument(MethodParameter parameter, ModelAndViewContainer mav, NativeWebRequest request,
             WebDataBinderFactory binderFactory) {
         Object caller = request.getAttribute(ApiKeyFilter.CALLER_ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
+        if (optionalCaller(parameter)) {
+            return Optional.ofNullable(caller);
+        }
         if (caller == null) {
             // a route outside /v1 asked for a caller: no key was checked, so none is trusted
             throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", "A valid API key is required.");

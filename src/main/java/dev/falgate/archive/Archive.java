@@ -51,6 +51,26 @@ public class Archive implements DisposableBean {
     public record StoredVideo(Resource resource, String sha256, long bytes, String contentType, Instant storedAt) {
     }
 
+    /**
+     * What the job resource shows as {@code result.video.archive} (api.md): {@code pending} while copying,
+     * {@code stored} with where and what, {@code failed} with why.
+     */
+    public record View(String status, String url, String sha256, Long bytes, String contentType, Instant storedAt,
+            String reason) {
+    }
+
+    /** The archive's view of each of these jobs that has a copy (asked for, stored or failed). */
+    public java.util.Map<UUID, View> viewsOf(java.util.Collection<UUID> jobIds) {
+        java.util.Map<UUID, View> views = new java.util.HashMap<>();
+        copies.ofAll(jobIds).forEach((jobId, copy) -> views.put(jobId, switch (copy.status()) {
+            case "stored" -> new View("stored", "/v1/jobs/" + jobId + "/video", copy.sha256(), copy.bytes(),
+                    copy.contentType(), copy.storedAt(), null);
+            case "failed" -> new View("failed", null, null, null, null, null, copy.lastError());
+            default -> new View("pending", null, null, null, null, null, null);
+        }));
+        return views;
+    }
+
     boolean isOn() {
         return store != null;
     }

@@ -81,6 +81,24 @@ class ArchiveCopies {
             String lastError) {
     }
 
+    /** The copies of these jobs, in one query (a history page shows each job's). */
+    java.util.Map<UUID, Copy> ofAll(java.util.Collection<UUID> jobIds) {
+        java.util.Map<UUID, Copy> copies = new java.util.HashMap<>();
+        if (jobIds.isEmpty()) {
+            return copies;
+        }
+        jdbc.sql("""
+                select job_id, status, storage_key, sha256, bytes, content_type, stored_at, last_error
+                  from video_archive where job_id = any(?)""").param(jobIds.toArray(UUID[]::new))
+                .query((row, n) -> copies.put(row.getObject("job_id", UUID.class), new Copy(row.getString("status"),
+                        row.getString("storage_key"), row.getString("sha256"), (Long) row.getObject("bytes"),
+                        row.getString("content_type"),
+                        row.getTimestamp("stored_at") == null ? null : row.getTimestamp("stored_at").toInstant(),
+                        row.getString("last_error"))))
+                .list();
+        return copies;
+    }
+
     Optional<Copy> of(UUID jobId) {
         return jdbc.sql("""
                 select status, storage_key, sha256, bytes, content_type, stored_at, last_error

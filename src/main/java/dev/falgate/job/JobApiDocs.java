@@ -126,13 +126,32 @@ class JobApiDocs {
         return result;
     }
 
+    /** falgate's own copy of the video (absent while the archive is off): added by falgate, not fal. */
+    private static Schema<?> archiveView() {
+        return new ObjectSchema()
+                .description("falgate's own copy of the video, which outlives fal's CDN file: pending while it is "
+                        + "copied, stored (then use url, never fal's), or failed with the reason")
+                .addProperty("status", new StringSchema()._enum(List.of("pending", "stored", "failed")))
+                .addProperty("url", new StringSchema().example("/v1/jobs/0b0c0d0e-0000-4000-8000-000000000000/video"))
+                .addProperty("signed_url", new StringSchema().description("The same video without an API key, for "
+                        + "<video src>, until its expires (at most FALGATE_VIDEO_URL_TTL)")
+                        .example("/v1/jobs/0b0c0d0e-0000-4000-8000-000000000000/video?expires=1764000000&sig=..."))
+                .addProperty("sha256", new StringSchema().pattern("^[0-9a-f]{64}$"))
+                .addProperty("bytes", new IntegerSchema().format("int64"))
+                .addProperty("content_type", new StringSchema().example("video/mp4"))
+                .addProperty("stored_at", new StringSchema().format("date-time"))
+                .addProperty("reason", new StringSchema())
+                .required(List.of("status"));
+    }
+
     private static Schema<?> falFile() {
         Schema<?> file = new ObjectSchema()
                 .description("fal's File: the generated video on fal's CDN, every field fal returned")
                 .addProperty("url", new StringSchema().example("https://v3.fal.media/files/example/out.mp4"))
                 .addProperty("content_type", new StringSchema().nullable(true).example("video/mp4"))
                 .addProperty("file_name", new StringSchema().nullable(true).example("out.mp4"))
-                .addProperty("file_size", new IntegerSchema().format("int64").nullable(true).example(1234567));
+                .addProperty("file_size", new IntegerSchema().format("int64").nullable(true).example(1234567))
+                .addProperty("archive", archiveView());
         file.setRequired(List.of("url"));
         file.setAdditionalProperties(true);
         return file;

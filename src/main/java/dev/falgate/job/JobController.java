@@ -2,6 +2,7 @@ package dev.falgate.job;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.Optional;
 import java.util.Map;
 
 import jakarta.servlet.http.HttpServletRequest;
@@ -10,6 +11,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.core.io.Resource;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -27,6 +29,7 @@ import dev.falgate.archive.Archive;
 import dev.falgate.web.ApiException;
 import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
+import dev.falgate.access.SignedUrls;
 import dev.falgate.access.StreamSlots;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -51,9 +54,12 @@ class JobController {
     private final JobEvents events;
     private final StreamSlots streamSlots;
     private final Archive archive;
+    private final JobResources resources;
 
-    JobController(JobService jobs, JobHistory history, JobEvents events, StreamSlots streamSlots, Archive archive) {
+    JobController(JobService jobs, JobHistory history, JobEvents events, StreamSlots streamSlots, Archive archive,
+            JobResources resources) {
         this.archive = archive;
+        this.resources = resources;
         this.jobs = jobs;
         this.history = history;
         this.events = events;
@@ -94,7 +100,7 @@ class JobController {
         ResponseEntity.BodyBuilder answer = submission.replayed()
                 ? ResponseEntity.ok().header("Idempotent-Replayed", "true")
                 : ResponseEntity.accepted();
-        return answer.location(URI.create("/v1/jobs/" + job.id())).body(JobResource.of(job));
+        return answer.location(URI.create("/v1/jobs/" + job.id())).body(resources.of(job)); // a replay may show a completed job
     }
 
     @Operation(operationId = "cancelJob", summary = "Cancel a job", description = """
@@ -138,7 +144,8 @@ class JobController {
     @GetMapping(produces = MediaType.APPLICATION_JSON_VALUE)
     JobHistory.Page history(Caller caller, @Parameter(hidden = true) @RequestParam Map<String, String> query) {
         JobHistory.Filter filter = jobs.historyFilter(caller, query);
-        return history.page(filter, filter.limit() == null ? JobService.DEFAULT_PAGE : filter.limit());
+        JobHistory.Page page = history.page(filter, filter.limit() == null ? JobService.DEFAULT_PAGE : filter.limit());
+        return new JobHistory.Page(resources.withArchive(page.data()), page.nextCursor());
     }
 
     /**
@@ -185,7 +192,9 @@ class JobController {
     @Operation(operationId = "getJobVideo", summary = "The job's video, from falgate's own archive", description = """
             The copy falgate made when the job completed (fal deletes its CDN files): Content-Type, ETag (the
             SHA-256), Accept-Ranges; a Range request is answered 206 (a <video> element seeks with them), an
-            unsatisfiable one 416, If-None-Match with the ETag 304. 404 while no copy is stored.""")
+            unsatisfiable one 416, If-None-Match with the ETag 304. 404 while no copy is stored. Also served without
+            a key to the job's signed_url (result.video.archive.signed_url), for a <video src>; a wrong or expired
+            signature is 403.""")
     @ApiResponse(responseCode = "200", description = "The whole video", content = @Content(mediaType = "video/mp4",
             schema = @Schema(type = "string", format = "binary")))
     @ApiResponse(responseCode = "206", description = "The requested range", content = @Content(mediaType = "video/mp4",
@@ -195,8 +204,16 @@ class JobController {
     @ApiResponse(responseCode = "416", description = "The Range lies outside the video")
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}/video")
-    ResponseEntity<Resource> video(Caller caller, @PathVariable String id) throws IOException {
-        Job job = jobs.find(caller, id);
+    ResponseEntity<Resource> video(Optional<Caller> caller, @PathVariable String id, HttpServletRequest request)
+            throws IOException {
+        Job job;
+        if (caller.isPresent()) {
+            job = jobs.find(caller.get(), id);
+        } else if (SignedUrls.verified(request)) {
+            job = jobs.findSigned(id); // ApiKeyFilter checked the signature over this very path
+        } else {
+            throw new ApiException(HttpStatus.UNAUTHORIZED, "unauthorized", "A valid API key or signed URL is required.");
+        }
         Archive.StoredVideo video = archive.storedVideo(job.id()).orElseThrow(() -> ApiException.notFound(
                 "Job " + id + " has no archived copy of its video (yet)."));
         // Spring answers Range (206, 416) and If-None-Match (304) itself for a Resource body with an ETag
@@ -212,6 +229,6 @@ class JobController {
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     JobResource get(Caller caller, @PathVariable String id) {
-        return JobResource.of(jobs.find(caller, id));
+        return resources.of(jobs.find(caller, id));
     }
 }

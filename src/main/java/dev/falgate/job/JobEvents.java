@@ -45,6 +45,7 @@ class JobEvents {
     private static final Logger log = LoggerFactory.getLogger(JobEvents.class);
 
     private final JobRepository jobs;
+    private final JobResources resources;
     private final JsonMapper json;
     private final StreamSlots slots;
     private final Map<UUID, Set<Stream>> streams = new ConcurrentHashMap<>();
@@ -60,8 +61,10 @@ class JobEvents {
         return thread;
     });
 
-    JobEvents(JobRepository jobs, JsonMapper json, StreamSlots slots, DatabaseNotifications notifications) {
+    JobEvents(JobRepository jobs, JobResources resources, JsonMapper json, StreamSlots slots,
+            DatabaseNotifications notifications) {
         this.jobs = jobs;
+        this.resources = resources;
         this.json = json;
         this.slots = slots;
         notifications.listen(JOB_CHANGED, id -> changed(UUID.fromString(id)));
@@ -87,7 +90,7 @@ class JobEvents {
      * meanwhile is neither missed nor sent before an older state.
      */
     SseEmitter stream(Caller caller, Job job) {
-        String first = json.writeValueAsString(JobResource.of(job));
+        String first = json.writeValueAsString(resources.of(job));
         UUID jobId = job.id();
         SseEmitter emitter = new SseEmitter(STREAM_TIMEOUT.toMillis());
         Stream[] opened = new Stream[1];
@@ -150,7 +153,7 @@ class JobEvents {
             if (watching == null) {
                 continue;
             }
-            String data = json.writeValueAsString(JobResource.of(job));
+            String data = json.writeValueAsString(resources.of(job));
             boolean terminal = job.status().isTerminal();
             watching.forEach(stream -> send(job.id(), stream, data, terminal));
         }

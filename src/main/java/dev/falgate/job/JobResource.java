@@ -33,6 +33,12 @@ record JobResource(
         @Schema(nullable = true) Instant completedAt,
         @Schema(description = "When the job ends failed (deadline_exceeded) at the latest, if it has not ended before") Instant deadlineAt) {
 
+    /** The same resource with another {@code result} (the archive's view added to it). */
+    JobResource withResult(String newResult) {
+        return new JobResource(id, client, status, input, metadata, falRequestId, queuePosition, newResult, costUsd,
+                error, attempts, cancelRequestedAt, createdAt, submittedAt, startedAt, completedAt, deadlineAt);
+    }
+
     static JobResource of(Job job) {
         return new JobResource(job.id(), job.client(), job.status(), job.input(), job.metadata(), job.falRequestId(),
                 job.queuePosition(), job.result(), Usd.format(job.costUsd()), job.error(), job.attempts(), job.cancelRequestedAt(), job.createdAt(),

@@ -138,6 +138,12 @@ public class JobService {
                 .orElseThrow(() -> notFound(id));
     }
 
+    /** The job a verified signed URL names: the signature, made by falgate for this job's path, is the permission. */
+    @Transactional(readOnly = true)
+    Job findSigned(String id) {
+        return jobs.findById(parse(id)).orElseThrow(() -> notFound(id));
+    }
+
     /**
      * Cancels a job: at once when no submit has left for it (it never reaches fal), otherwise by asking fal,
      * which stops a request still in its queue; one already running may still complete and is then charged.

@@ -75,6 +75,39 @@ class ArchiveTest extends IntegrationTest {
     }
 
     @Test
+    void theJobResourceShowsTheArchivedCopyWithASignedUrlThatPlaysWithoutAKey() throws Exception {
+        String id = completedJob();
+        assertThat(job(id).path("result").path("video").path("archive").path("status").asString()).isEqualTo("pending");
+        runArchive();
+
+        JsonNode archive = job(id).path("result").path("video").path("archive");
+        byte[] expected = FalSimulator.mediaOf(job(id).path("fal_request_id").asString());
+        assertThat(archive.path("status").asString()).isEqualTo("stored");
+        assertThat(archive.path("url").asString()).isEqualTo("/v1/jobs/" + id + "/video");
+        assertThat(archive.path("sha256").asString()).isEqualTo(sha256(expected));
+        assertThat(archive.path("bytes").asLong()).isEqualTo(expected.length);
+        assertThat(archive.path("content_type").asString()).isEqualTo("video/mp4");
+        assertThat(body(get("/v1/jobs?limit=200")).path("data").valueStream()
+                .filter(j -> j.path("id").asString().equals(id)).findFirst().orElseThrow()
+                .path("result").path("video").path("archive").path("status").asString())
+                .as("the history shows it too").isEqualTo("stored");
+
+        String signed = archive.path("signed_url").asString();
+        HttpResponse<byte[]> played = http(as(null, signed).header("Range", "bytes=0-99").GET());
+        assertThat(played.statusCode()).as("no Authorization header").isEqualTo(206);
+        assertThat(played.body()).isEqualTo(Arrays.copyOfRange(expected, 0, 100));
+
+        String tampered = signed.substring(0, signed.length() - 2) + (signed.endsWith("A") ? "BB" : "AA");
+        assertThat(http(as(null, tampered).GET()).statusCode()).isEqualTo(403);
+        String otherJob = completedJob();
+        assertThat(http(as(null, signed.replace(id, otherJob)).GET()).statusCode()).as("signed for one path only")
+                .isEqualTo(403);
+        assertThat(http(as(null, "/v1/jobs/" + id + "/video").GET()).statusCode()).isEqualTo(401);
+        clock.advance(Duration.ofHours(1).plusSeconds(1));
+        assertThat(http(as(null, signed).GET()).statusCode()).as("expired").isEqualTo(403);
+    }
+
+    @Test
     void aCopyThatFailsIsRetriedWithBackoffAndNeverTouchesTheJob() {
         String id = completedJob();
         String requestId = job(id).path("fal_request_id").asString();
