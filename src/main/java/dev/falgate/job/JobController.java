@@ -204,7 +204,8 @@ class JobController {
     @ApiResponse(responseCode = "416", description = "The Range lies outside the video")
     @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
     @GetMapping(path = "/{id}/video")
-    ResponseEntity<Resource> video(Optional<Caller> caller, @PathVariable String id, HttpServletRequest request)
+    ResponseEntity<Resource> video(@Parameter(hidden = true) Optional<Caller> caller, @PathVariable String id,
+            HttpServletRequest request)
             throws IOException {
         Job job;
         if (caller.isPresent()) {

@@ -78,6 +78,8 @@ class RestartTest {
         TestDatabase.Connection db = TestDatabase.get();
         return new SpringApplicationBuilder(FalgateApplication.class, TestClockConfiguration.class)
                 .run("--server.port=0",
+                        "--management.server.port=0",
+                        "--falgate.archive.mode=off",
                         "--spring.jmx.enabled=false",
                         "--spring.datasource.url=" + db.url(),
                         "--spring.datasource.username=" + db.username(),
