@@ -43,12 +43,16 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         return ResponseEntity.status(e.status()).body(Problems.of(e.status(), e.code(), e.getMessage(), e.errors()));
     }
 
-    /** A body read by a handler itself (fal's webhook) ran past the cap. */
-    @ExceptionHandler(BodyTooLarge.class)
-    ResponseEntity<ProblemDetail> handleBodyTooLarge(BodyTooLarge e) {
-        return ResponseEntity.status(HttpStatus.PAYLOAD_TOO_LARGE).body(Problems.of(HttpStatus.PAYLOAD_TOO_LARGE,
-                "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL,
-                List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_LARGE_DETAIL))));
+    /** A body read by a handler itself (fal's webhook) ran past the cap or the deadline. */
+    @ExceptionHandler({BodyTooLarge.class, BodyTooSlow.class})
+    ResponseEntity<ProblemDetail> handleBodyRefused(Exception e) {
+        return e instanceof BodyTooLarge
+                ? bodyProblem(HttpStatus.PAYLOAD_TOO_LARGE, "payload_too_large", BodySizeLimitFilter.TOO_LARGE_DETAIL)
+                : bodyProblem(HttpStatus.REQUEST_TIMEOUT, "request_timeout", BodySizeLimitFilter.TOO_SLOW_DETAIL);
+    }
+
+    private static ResponseEntity<ProblemDetail> bodyProblem(HttpStatus status, String code, String detail) {
+        return ResponseEntity.status(status).body(Problems.of(status, code, detail, List.of(new FieldProblem("body", detail))));
     }
 
     /** Tomcat refused the query string (RequestInputCheck catches the common cases first, with better words). */
@@ -57,14 +61,6 @@ class ProblemAdvice extends ResponseEntityExceptionHandler {
         String detail = "The query string could not be read; send UTF-8, percent-encoded, named parameters.";
         return ResponseEntity.badRequest().body(Problems.of(HttpStatus.BAD_REQUEST, "validation_failed", detail,
                 List.of(new FieldProblem("query", detail))));
-    }
-
-    /** A body read by a handler itself (fal's webhook) trickled in past the deadline. */
-    @ExceptionHandler(BodyTooSlow.class)
-    ResponseEntity<ProblemDetail> handleBodyTooSlow(BodyTooSlow e) {
-        return ResponseEntity.status(HttpStatus.REQUEST_TIMEOUT).body(Problems.of(HttpStatus.REQUEST_TIMEOUT,
-                "request_timeout", BodySizeLimitFilter.TOO_SLOW_DETAIL,
-                List.of(new FieldProblem("body", BodySizeLimitFilter.TOO_SLOW_DETAIL))));
     }
 
     @ExceptionHandler(Exception.class)
