@@ -13,7 +13,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
-import dev.falgate.DatabaseNotifications;
 import dev.falgate.archive.Archive;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
@@ -46,13 +45,11 @@ class JobWriter {
     private final SpendBook spendBook;
     private final Clock clock;
     private final boolean webhooksEnabled;
-    private final DatabaseNotifications notifications;
     private final Archive archive;
 
     JobWriter(JobRepository jobs, FalRequestLedger ledger, TransactionTemplate tx, WorkerSettings settings,
             JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock, FalClient fal,
-            DatabaseNotifications notifications, Archive archive) {
-        this.notifications = notifications;
+            Archive archive) {
         this.archive = archive;
         this.jobs = jobs;
         this.ledger = ledger;
@@ -208,7 +205,6 @@ class JobWriter {
                     round.released = true;
                 }
                 recordTransition(job, before);
-                announce(job);
                 return true;
             });
             return Boolean.TRUE.equals(applied);
@@ -233,7 +229,6 @@ class JobWriter {
         if (job.status() == before) {
             return;
         }
-        announce(job);
         boolean ended = job.status().isTerminal();
         metrics.entered(job);
         log.info("Job {}: {} -> {}{}", job.id(), before.value(), job.status().value(),
@@ -265,13 +260,6 @@ class JobWriter {
         }
     }
 
-    /**
-     * Tells every instance, at commit, that the job's resource may have changed: its SSE streams push it. Repeats
-     * within one transaction are folded into one by PostgreSQL.
-     */
-    private void announce(Job job) {
-        notifications.publish(JobEvents.JOB_CHANGED, job.id().toString());
-    }
 
     /** Gives the lease back; a finished job stays due only while an extra fal request is unsettled. */
     void end(Round round) {

@@ -110,11 +110,11 @@ class StreamLimitsTest extends IntegrationTest {
             assertThat(firstEvent(stream)).contains("\"status\":\"queued\"");
         }
 
-        runWorker(); // submitted at fal, written by JobWriter, announced through PostgreSQL
+        runWorker(); // submitted at fal: every stream sees it (after the submit under way, attempts 1, maybe)
 
         for (BufferedReader stream : streams) {
-            assertThat(CompletableFuture.supplyAsync(() -> firstEventUnchecked(stream)).get(10, TimeUnit.SECONDS))
-                    .contains("\"status\":\"submitted\"");
+            assertThat(CompletableFuture.supplyAsync(() -> eventWith(stream, "\"status\":\"submitted\""))
+                    .get(10, TimeUnit.SECONDS)).contains("\"fal_request_id\":\"");
         }
     }
 
@@ -178,9 +178,14 @@ class StreamLimitsTest extends IntegrationTest {
         throw new AssertionError("the stream ended without an event");
     }
 
-    private static String firstEventUnchecked(BufferedReader stream) {
+    /** The first event on the stream that contains {@code text}. */
+    private static String eventWith(BufferedReader stream, String text) {
         try {
-            return firstEvent(stream);
+            String event;
+            do {
+                event = firstEvent(stream);
+            } while (!event.contains(text));
+            return event;
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
