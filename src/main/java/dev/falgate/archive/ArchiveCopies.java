@@ -90,11 +90,7 @@ class ArchiveCopies {
         jdbc.sql("""
                 select job_id, status, storage_key, sha256, bytes, content_type, stored_at, last_error
                   from video_archive where job_id = any(?)""").param(jobIds.toArray(UUID[]::new))
-                .query((row, n) -> copies.put(row.getObject("job_id", UUID.class), new Copy(row.getString("status"),
-                        row.getString("storage_key"), row.getString("sha256"), (Long) row.getObject("bytes"),
-                        row.getString("content_type"),
-                        row.getTimestamp("stored_at") == null ? null : row.getTimestamp("stored_at").toInstant(),
-                        row.getString("last_error"))))
+                .query((row, n) -> copies.put(row.getObject("job_id", UUID.class), copyOf(row)))
                 .list();
         return copies;
     }
@@ -103,10 +99,14 @@ class ArchiveCopies {
         return jdbc.sql("""
                 select status, storage_key, sha256, bytes, content_type, stored_at, last_error
                   from video_archive where job_id = ?""").param(jobId)
-                .query((row, n) -> new Copy(row.getString("status"), row.getString("storage_key"),
-                        row.getString("sha256"), (Long) row.getObject("bytes"), row.getString("content_type"),
-                        row.getTimestamp("stored_at") == null ? null : row.getTimestamp("stored_at").toInstant(),
-                        row.getString("last_error")))
+                .query((row, n) -> copyOf(row))
                 .optional();
+    }
+
+    private static Copy copyOf(java.sql.ResultSet row) throws java.sql.SQLException {
+        Timestamp storedAt = row.getTimestamp("stored_at");
+        return new Copy(row.getString("status"), row.getString("storage_key"), row.getString("sha256"),
+                (Long) row.getObject("bytes"), row.getString("content_type"),
+                storedAt == null ? null : storedAt.toInstant(), row.getString("last_error"));
     }
 }

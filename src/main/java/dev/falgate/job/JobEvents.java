@@ -124,11 +124,6 @@ class JobEvents {
         }
     }
 
-    /** Number of open streams on this instance (for tests and health). */
-    int openStreams() {
-        return streams.values().stream().mapToInt(Set::size).sum();
-    }
-
     private void changed(UUID jobId) {
         if (streams.containsKey(jobId) && changed.add(jobId)) {
             pusher.execute(this::push);
