@@ -16,7 +16,7 @@ public final class GeneratedSecrets {
     private GeneratedSecrets() {
     }
 
-    static synchronized void remember(String secret) {
+    public static synchronized void remember(String secret) {
         try {
             Files.createDirectories(FILE.getParent());
             Files.writeString(FILE, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,

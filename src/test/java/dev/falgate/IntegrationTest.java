@@ -20,6 +20,8 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 import dev.falgate.archive.ArchiveRuns;
+import dev.falgate.callback.CallbackReceiver;
+import dev.falgate.callback.CallbackRuns;
 import dev.falgate.job.WorkerRuns;
 import dev.falgate.simulator.FalSimulator;
 import tools.jackson.databind.JsonNode;
@@ -40,7 +42,8 @@ import tools.jackson.databind.json.JsonMapper;
         // several test contexts stay cached at once: each must not hold 20 idle connections of PostgreSQL's 100
         "spring.datasource.hikari.minimum-idle=1",
         "management.server.port=0",
-        "falgate.archive.dir=target/test-archive"
+        "falgate.archive.dir=target/test-archive",
+        "falgate.callback.timeout=2s"
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {
@@ -53,6 +56,8 @@ public abstract class IntegrationTest {
     public static final String PUBLIC_URL = "http://falgate.test";
 
     public static final FalSimulator fal = FalSimulator.start(0, FAL_KEY);
+    /** Callers' callback endpoints, on an allow-listed origin (127.0.0.1 is otherwise refused). */
+    public static final CallbackReceiver receiver = CallbackReceiver.start();
     private static final HttpClient http = HttpClient.newHttpClient();
 
     @LocalServerPort
@@ -80,11 +85,13 @@ public abstract class IntegrationTest {
         registry.add("falgate.webhook.jwks-url", () -> fal.jwksUrl().toString());
         // the simulator is fal's CDN too (FalSimulator.serveMedia): its origin is where output files may be fetched
         registry.add("falgate.archive.allowed-hosts", () -> fal.baseUrl().toString());
+        registry.add("falgate.callback.allowed-hosts", () -> receiver.origin().toString());
     }
 
     @BeforeEach
     void resetSimulator() {
         fal.reset();
+        receiver.reset();
         fal.useClock(clock); // fal's time is the gateway's: it moves only when the test moves it
     }
 
@@ -98,6 +105,11 @@ public abstract class IntegrationTest {
     /** Runs the archive worker by hand until no copy is due: completed jobs' videos are copied. */
     protected void runArchive() {
         ArchiveRuns.untilIdle(applicationContext);
+    }
+
+    /** Runs the callback worker by hand until no event is due: ended jobs' events are delivered. */
+    protected void runCallbacks() {
+        CallbackRuns.untilIdle(applicationContext);
     }
 
     protected URI gateway() {

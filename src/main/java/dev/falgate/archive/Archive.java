@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -29,7 +31,7 @@ public class Archive implements DisposableBean {
     /** Null when the archive is off. */
     private final VideoStore store;
 
-    Archive(ArchiveCopies copies, ArchiveSettings settings, Clock clock) throws IOException {
+    Archive(ArchiveCopies copies, ArchiveSettings settings, Clock clock, MeterRegistry meters) throws IOException {
         this.copies = copies;
         this.settings = settings;
         this.clock = clock;
@@ -40,6 +42,10 @@ public class Archive implements DisposableBean {
             default -> throw new IllegalStateException("FALGATE_ARCHIVE must be local, s3 or off, not '"
                     + settings.mode() + "'");
         };
+        if (store != null) {
+            Gauge.builder("falgate.archive.backlog", copies, c -> c.backlog(clock.instant()).pending())
+                    .description("Video copies waiting to be made (due or backing off)").register(meters);
+        }
         log.info("Archive of output videos: {}", switch (settings.effectiveMode()) {
             case ArchiveSettings.OFF -> "off";
             case ArchiveSettings.S3 -> "S3 bucket " + settings.s3Bucket();

@@ -103,6 +103,22 @@ class ArchiveCopies {
                 .optional();
     }
 
+    /** Copies waiting (due or backing off), how long the longest-due one has waited past its due time, failures. */
+    record Backlog(long pending, double oldestDueSeconds, long failedLastDay) {
+    }
+
+    Backlog backlog(Instant now) {
+        return jdbc.sql("""
+                select (select count(*) from video_archive where status = 'pending') as pending,
+                       (select coalesce(extract(epoch from (:now - min(next_attempt_at))), 0) from video_archive
+                         where status = 'pending' and next_attempt_at <= :now) as oldest,
+                       (select count(*) from video_archive where status = 'failed'
+                         and created_at > :now - interval '1 day') as failed
+                """).param("now", Timestamp.from(now))
+                .query((row, n) -> new Backlog(row.getLong("pending"), row.getDouble("oldest"), row.getLong("failed")))
+                .single();
+    }
+
     private static Copy copyOf(java.sql.ResultSet row) throws java.sql.SQLException {
         Timestamp storedAt = row.getTimestamp("stored_at");
         return new Copy(row.getString("status"), row.getString("storage_key"), row.getString("sha256"),

@@ -5,17 +5,20 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.WebClient;
+
+import dev.falgate.RetryBackoff;
+import dev.falgate.web.AllowedHosts;
 
 /**
  * Copies completed jobs' videos into the archive, driven from the database: claims due copies under a lease (any
@@ -36,9 +39,12 @@ class ArchiveWorker {
     private final MediaFetcher fetcher;
     private final Clock clock;
     private final boolean enabled;
+    private final RetryBackoff backoff;
+    private final MeterRegistry meters;
 
     ArchiveWorker(Archive archive, ArchiveCopies copies, ArchiveSettings settings, WebClient.Builder web, Clock clock,
-            @Value("${falgate.worker.enabled:true}") boolean enabled) {
+            MeterRegistry meters, @Value("${falgate.worker.enabled:true}") boolean enabled) {
+        this.meters = meters;
         this.archive = archive;
         this.copies = copies;
         this.settings = settings;
@@ -46,6 +52,7 @@ class ArchiveWorker {
                 settings.maxBytes().toBytes());
         this.clock = clock;
         this.enabled = enabled;
+        this.backoff = new RetryBackoff(settings.retryBase(), settings.retryCap());
     }
 
     @Scheduled(fixedDelay = 1_000)
@@ -81,21 +88,25 @@ class ArchiveWorker {
             String key = "jobs/" + claim.jobId() + ".mp4";
             archive.store().put(key, fetched.file(), fetched.contentType());
             if (copies.stored(claim, key, fetched.sha256(), fetched.bytes(), fetched.contentType(), clock.instant())) {
+                counted("stored");
                 log.info("Job {}: video archived ({} bytes, sha256 {})", claim.jobId(), fetched.bytes(), fetched.sha256());
             }
         } catch (MediaFetcher.Refused e) {
             log.warn("Job {}: video not archived, and not retried: {}", claim.jobId(), e.getMessage());
             copies.failed(claim, e.getMessage());
+            counted("failed");
         } catch (IOException | RuntimeException e) {
             Instant now = clock.instant();
-            Instant next = now.plus(backoff(claim.attempts()));
+            Instant next = now.plus(backoff.after(claim.attempts()));
             if (next.isAfter(claim.giveUpAt())) {
                 log.warn("Job {}: video not archived after {} attempts: {}", claim.jobId(), claim.attempts(), e.toString());
                 copies.failed(claim, String.valueOf(e.getMessage()));
+                counted("failed");
             } else {
                 log.info("Job {}: archiving the video failed (attempt {}), retrying at {}: {}", claim.jobId(),
                         claim.attempts(), next, e.toString());
                 copies.retry(claim, String.valueOf(e.getMessage()), next);
+                counted("retry");
             }
         } finally {
             if (temp != null) {
@@ -108,10 +119,8 @@ class ArchiveWorker {
         }
     }
 
-    /** base × 2^(attempts−1), at most the cap, with up to 20 % jitter so instances don't retry in step. */
-    private Duration backoff(int attempts) {
-        long base = settings.retryBase().toMillis();
-        long delay = Math.min(settings.retryCap().toMillis(), base << Math.min(20, Math.max(0, attempts - 1)));
-        return Duration.ofMillis(delay + ThreadLocalRandom.current().nextLong(delay / 5 + 1));
+    private void counted(String outcome) {
+        Counter.builder("falgate.archive.copies").description("Attempts to copy an output video, by outcome")
+                .tag("outcome", outcome).register(meters).increment();
     }
 }

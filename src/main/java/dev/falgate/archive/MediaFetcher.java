@@ -20,6 +20,8 @@ import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import dev.falgate.web.AllowedHosts;
+
 /**
  * Downloads an output video from fal's CDN into a temporary file: streaming (never the whole file in memory), only
  * from allowed hosts, redirects followed only within them, at most {@code maxBytes}; then its size and SHA-256.

@@ -61,6 +61,8 @@ public class FalClient {
     /** Where fal's webhooks for a job arrive, under {@code FALGATE_PUBLIC_URL}; the job's id is the last segment. */
     public static final String WEBHOOK_PATH = "/fal/webhooks/";
 
+    static final String OUTPUT_LIFECYCLE = "X-Fal-Object-Lifecycle-Preference";
+
     private final FalSettings settings;
     private final JsonMapper json;
     private final WebClient web;
@@ -105,7 +107,7 @@ public class FalClient {
         }
         Answer answer;
         try {
-            answer = call("submit", HttpMethod.POST, uri.encode().build().toUri(), inputJson);
+            answer = call("submit", HttpMethod.POST, uri.encode().build().toUri(), inputJson, submitHeaders());
         } catch (TransportFailure e) {
             return e.sent ? new SubmitOutcome.Unknown(e.getMessage())
                     : new SubmitOutcome.Retryable(e.getMessage(), null, null, false);
@@ -287,11 +289,27 @@ public class FalClient {
     }
 
     /** One call to fal, timed into {@code falgate.fal.calls} by operation and outcome (HTTP status class or transport). */
+    /**
+     * With {@code FALGATE_FAL_OUTPUT_TTL} set, fal keeps the output files that long (fal's object lifecycle
+     * preference); the archive's copy is what callers use after that.
+     */
+    private HttpHeaders submitHeaders() {
+        HttpHeaders headers = new HttpHeaders();
+        if (settings.outputTtl() != null) {
+            headers.set(OUTPUT_LIFECYCLE, "{\"expiration_duration_seconds\": " + settings.outputTtl().toSeconds() + "}");
+        }
+        return headers;
+    }
+
     private Answer call(String operation, HttpMethod method, URI url, String body) {
+        return call(operation, method, url, body, HttpHeaders.EMPTY);
+    }
+
+    private Answer call(String operation, HttpMethod method, URI url, String body, HttpHeaders headers) {
         long started = System.nanoTime();
         String outcome = "transport_error";
         try {
-            Answer answer = exchange(method, url, body);
+            Answer answer = exchange(method, url, body, headers);
             outcome = answer.status / 100 + "xx";
             return answer;
         } finally {
@@ -302,8 +320,9 @@ public class FalClient {
         }
     }
 
-    private Answer exchange(HttpMethod method, URI url, String body) {
-        WebClient.RequestBodySpec spec = web.method(method).uri(url).accept(MediaType.APPLICATION_JSON);
+    private Answer exchange(HttpMethod method, URI url, String body, HttpHeaders headers) {
+        WebClient.RequestBodySpec spec = web.method(method).uri(url).accept(MediaType.APPLICATION_JSON)
+                .headers(all -> all.addAll(headers));
         WebClient.RequestHeadersSpec<?> request = body == null ? spec
                 : spec.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
         try {

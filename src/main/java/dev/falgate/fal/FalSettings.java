@@ -18,6 +18,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                        that times out here may exist at fal and is never blindly re-sent
  * @param publicUrl       the gateway's own base URL as fal reaches it ({@code FALGATE_PUBLIC_URL}, default unset:
  *                        polling only); when set, every submit carries {@code fal_webhook=<publicUrl>/fal/webhooks/<job id>}
+ * @param outputTtl       how long fal keeps output files ({@code FALGATE_FAL_OUTPUT_TTL}, default unset: the account's
+ *                        retention); sent on every submit as {@code X-Fal-Object-Lifecycle-Preference}
  */
 @ConfigurationProperties("falgate.fal")
 record FalSettings(
@@ -28,12 +30,14 @@ record FalSettings(
         @DefaultValue("30s") Duration responseTimeout,
         URI publicUrl,
         @DefaultValue("https://api.fal.ai/v1") URI apiUrl,
-        String userId) {
+        String userId,
+        Duration outputTtl) {
 
     @Override
     public String toString() {
         return "FalSettings[key=<redacted>, queueUrl=" + queueUrl + ", endpointId=" + endpointId
                 + ", connectTimeout=" + connectTimeout + ", responseTimeout=" + responseTimeout
-                + ", publicUrl=" + publicUrl + ", apiUrl=" + apiUrl + ", userId=" + userId + "]";
+                + ", publicUrl=" + publicUrl + ", apiUrl=" + apiUrl + ", userId=" + userId + ", outputTtl=" + outputTtl
+                + "]";
     }
 }

@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 
 import org.springframework.stereotype.Component;
 
+import dev.falgate.callback.Callbacks;
 import dev.falgate.web.ApiException;
 import dev.falgate.web.FieldProblem;
 import tools.jackson.databind.JsonNode;
@@ -39,7 +40,7 @@ class ExtendRequestValidator {
             "num_inference_steps", 40,
             "expand_prompt", true);
 
-    static final Set<String> BODY_FIELDS = Set.of("input", "metadata");
+    static final Set<String> BODY_FIELDS = Set.of("input", "metadata", "callback_url");
     static final List<String> INPUT_FIELDS = List.of("prompt", "negative_prompt", "resolution",
             "aspect_ratio", "seed", "num_inference_steps", "expand_prompt", "video");
     static final Set<String> VIDEO_FIELDS = Set.of("video_url", "start_frame_num");
@@ -56,13 +57,15 @@ class ExtendRequestValidator {
     static final Set<String> ASPECT_RATIOS = Set.of("9:16", "16:9");
 
     private final JsonMapper json;
+    private final Callbacks callbacks;
 
-    ExtendRequestValidator(JsonMapper json) {
+    ExtendRequestValidator(JsonMapper json, Callbacks callbacks) {
         this.json = json;
+        this.callbacks = callbacks;
     }
 
-    /** A valid request: the effective input for fal and the caller's metadata (null when none). */
-    record ValidRequest(ObjectNode input, JsonNode metadata) {
+    /** A valid request: the effective input for fal, the caller's metadata and callback URL (null when none). */
+    record ValidRequest(ObjectNode input, JsonNode metadata, String callbackUrl) {
     }
 
     ValidRequest validate(JsonNode body) {
@@ -94,10 +97,22 @@ class ExtendRequestValidator {
             errors.add(new FieldProblem("metadata", "must be at most " + MAX_METADATA_BYTES + " bytes as JSON"));
         }
 
+        String callbackUrl = null;
+        JsonNode callback = body.get("callback_url");
+        if (callback != null && !callback.isNull()) {
+            if (!callback.isString()) {
+                errors.add(new FieldProblem("callback_url", "must be a string"));
+            } else if (storable) {
+                callbackUrl = callback.asString();
+                callbacks.problemWith(callbackUrl)
+                        .ifPresent(problem -> errors.add(new FieldProblem("callback_url", problem)));
+            }
+        }
+
         if (!errors.isEmpty()) {
             throw ApiException.validationFailed(errors);
         }
-        return new ValidRequest(effective, metadata);
+        return new ValidRequest(effective, metadata, callbackUrl);
     }
 
     private ObjectNode effectiveInput(JsonNode input, List<FieldProblem> errors) {

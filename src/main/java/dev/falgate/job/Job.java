@@ -70,6 +70,7 @@ class Job extends StoredOnce<UUID> {
     private Instant cancelRequestedAt;
     private Instant refusedSince;
     private Instant deadlineAt;
+    private String callbackUrl;
 
     private Instant createdAt;
     private Instant submittedAt;
@@ -91,8 +92,9 @@ class Job extends StoredOnce<UUID> {
      * at {@code deadline} at the latest.
      */
     static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price,
-            String idempotencyKey, String requestHash, Instant now, Instant deadline) {
+            String idempotencyKey, String requestHash, Instant now, Instant deadline, String callbackUrl) {
         Job job = new Job();
+        job.callbackUrl = callbackUrl;
         job.idempotencyKey = idempotencyKey;
         job.requestHash = requestHash;
         job.id = UUID.randomUUID();
@@ -368,4 +370,5 @@ class Job extends StoredOnce<UUID> {
     Instant cancelRequestedAt() { return cancelRequestedAt; }
     Instant refusedSince() { return refusedSince; }
     Instant deadlineAt() { return deadlineAt; }
+    String callbackUrl() { return callbackUrl; }
 }

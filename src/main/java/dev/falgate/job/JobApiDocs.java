@@ -100,7 +100,13 @@ class JobApiDocs {
         Schema<?> body = new ObjectSchema()
                 .addProperty("input", ref(EXTEND_INPUT))
                 .addProperty("metadata", metadata().description("Any JSON object, at most "
-                        + ExtendRequestValidator.MAX_METADATA_BYTES + " bytes serialized; stored and returned as given"));
+                        + ExtendRequestValidator.MAX_METADATA_BYTES + " bytes serialized; stored and returned as given"))
+                .addProperty("callback_url", new StringSchema().format("uri").nullable(true).maxLength(2048)
+                        .description("Where the job's terminal event (job.completed, job.failed, job.cancelled) is "
+                                + "POSTed, signed per Standard Webhooks with the client's callback secret: an absolute "
+                                + "https URL whose host resolves to no loopback, private, link-local, multicast or "
+                                + "metadata address (unless on FALGATE_CALLBACK_ALLOWED_HOSTS, which also allows http)")
+                        .example("https://hooks.example.com/falgate"));
         body.setRequired(List.of("input"));
         body.setAdditionalProperties(false);
         Assert.state(body.getProperties().keySet().equals(ExtendRequestValidator.BODY_FIELDS),

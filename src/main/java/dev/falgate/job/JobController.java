@@ -26,6 +26,7 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import dev.falgate.access.Caller;
 import dev.falgate.archive.Archive;
+import dev.falgate.callback.Callbacks;
 import dev.falgate.web.ApiException;
 import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
@@ -55,9 +56,11 @@ class JobController {
     private final StreamSlots streamSlots;
     private final Archive archive;
     private final JobResources resources;
+    private final Callbacks callbacks;
 
     JobController(JobService jobs, JobHistory history, JobEvents events, StreamSlots streamSlots, Archive archive,
-            JobResources resources) {
+            JobResources resources, Callbacks callbacks) {
+        this.callbacks = callbacks;
         this.archive = archive;
         this.resources = resources;
         this.jobs = jobs;
@@ -221,6 +224,37 @@ class JobController {
         return ResponseEntity.ok().eTag(video.sha256()).header(HttpHeaders.ACCEPT_RANGES, "bytes")
                 .contentType(MediaType.parseMediaType(video.contentType())).lastModified(video.storedAt())
                 .body(video.resource());
+    }
+
+    @Operation(operationId = "getJobCallbacks", summary = "The job's callback: its event and every delivery attempt",
+            description = """
+            The terminal event (null until the job ends, or when it has no callback_url) with where its delivery
+            stands, and every attempt: time, the receiver's status or the error, duration, next attempt.""")
+    @ApiResponse(responseCode = "200", description = "The delivery log")
+    @ApiResponse(responseCode = "404", description = NOT_FOUND)
+    @RequiresScope({Scope.JOBS_READ, Scope.OPS_READ})
+    @GetMapping(path = "/{id}/callbacks", produces = MediaType.APPLICATION_JSON_VALUE)
+    Callbacks.DeliveryLog callbacks(Caller caller, @PathVariable String id) {
+        return callbacks.deliveriesOf(jobs.find(caller, id).id());
+    }
+
+    @Operation(operationId = "redeliverJobCallback", summary = "Send the job's terminal event again",
+            description = """
+            The same event (same webhook-id, same body), signed afresh and retried as a new delivery whatever became
+            of the last one. jobs:create for the client's own jobs, admin for any.""")
+    @ApiResponse(responseCode = "202", description = "The event, due now")
+    @ApiResponse(responseCode = "404", description = NOT_FOUND)
+    @ApiResponse(responseCode = "409", description = "The job has no callback_url, or has not ended yet (conflict)")
+    @RequiresScope(Scope.JOBS_CREATE)
+    @PostMapping(path = "/{id}/callbacks/redeliver", produces = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<Callbacks.EventView> redeliver(Caller caller, @PathVariable String id) {
+        Job job = jobs.findOwned(caller, id);
+        if (job.callbackUrl() == null) {
+            throw new ApiException(HttpStatus.CONFLICT, "conflict", "Job " + id + " has no callback_url.");
+        }
+        Callbacks.EventView event = callbacks.redeliver(job.id()).orElseThrow(() -> new ApiException(
+                HttpStatus.CONFLICT, "conflict", "Job " + id + " has not ended yet; its event is sent when it ends."));
+        return ResponseEntity.accepted().body(event);
     }
 
     @Operation(operationId = "getJob", summary = "A job",

@@ -169,7 +169,8 @@ class JobHistory {
                 row.getString("fal_request_id"), (Integer) row.getObject("queue_position"), row.getString("result"),
                 Usd.format(row.getBigDecimal("cost_usd")), row.getString("error"), row.getInt("attempts"),
                 instant(row, "cancel_requested_at"), instant(row, "created_at"), instant(row, "submitted_at"),
-                instant(row, "started_at"), instant(row, "completed_at"), instant(row, "deadline_at"));
+                instant(row, "started_at"), instant(row, "completed_at"), instant(row, "deadline_at"),
+                row.getString("callback_url"));
     }
 
     private String csvRow(ResultSet row) throws SQLException {

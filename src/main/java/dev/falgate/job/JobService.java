@@ -107,7 +107,7 @@ public class JobService {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Job job = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
                 request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
-                now, now.plus(workerSettings.jobMaxAge()));
+                now, now.plus(workerSettings.jobMaxAge()), request.callbackUrl());
         GroupCommit.Outcome outcome;
         try {
             outcome = groupCommit.insert(job);
@@ -135,6 +135,14 @@ public class JobService {
     Job find(Caller caller, String id) {
         return jobs.findById(parse(id))
                 .filter(job -> caller.readsEveryClient() || job.client().equals(caller.client()))
+                .orElseThrow(() -> notFound(id));
+    }
+
+    /** The job if the caller may act on it as its owner (or as an admin), as cancelling and redelivering need. */
+    @Transactional(readOnly = true)
+    Job findOwned(Caller caller, String id) {
+        return jobs.findById(parse(id))
+                .filter(job -> caller.has(Scope.ADMIN) || job.client().equals(caller.client()))
                 .orElseThrow(() -> notFound(id));
     }
 

@@ -14,6 +14,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.archive.Archive;
+import dev.falgate.callback.Callbacks;
 import dev.falgate.fal.FalClient;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.ledger.SpendBook;
@@ -46,10 +47,14 @@ class JobWriter {
     private final Clock clock;
     private final boolean webhooksEnabled;
     private final Archive archive;
+    private final Callbacks callbacks;
+    private final JobResources resources;
 
     JobWriter(JobRepository jobs, FalRequestLedger ledger, TransactionTemplate tx, WorkerSettings settings,
             JsonMapper json, JobMetrics metrics, SpendBook spendBook, Clock clock, FalClient fal,
-            Archive archive) {
+            Archive archive, Callbacks callbacks, JobResources resources) {
+        this.callbacks = callbacks;
+        this.resources = resources;
         this.archive = archive;
         this.jobs = jobs;
         this.ledger = ledger;
@@ -237,6 +242,10 @@ class JobWriter {
             jobs.flush();
             if (job.status() == JobStatus.COMPLETED) {
                 archive.requestCopy(job.id(), job.videoUrl(), reportedFileSize(job)); // copied after commit, by any instance
+            }
+            if (job.callbackUrl() != null) { // sent after commit, by any instance; the body is the job as it ended
+                callbacks.jobEnded(job.id(), job.client(), job.callbackUrl(), job.status().value(),
+                        json.writeValueAsString(resources.of(job)));
             }
             spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
         }

@@ -28,7 +28,7 @@ class FalAccountTest {
     private static FalSettings settings(String userId) {
         URI queue = URI.create("http://127.0.0.1:1");
         return new FalSettings("key", queue, "fal-ai/ltx-video-v097/extend", Duration.ofSeconds(1),
-                Duration.ofSeconds(1), null, queue.resolve("/v1"), userId);
+                Duration.ofSeconds(1), null, queue.resolve("/v1"), userId, null);
     }
 
     private static JdbcClient database() {

@@ -109,9 +109,25 @@ class FalClientTest {
         }
     }
 
+    @Test
+    void anOutputTtlAsksFalToKeepTheFilesThatLong() {
+        try (FalSimulator fal = FalSimulator.start(0, KEY)) {
+            client(fal.baseUrl(), Duration.ofDays(7)).submit(INPUT, UUID.randomUUID());
+            client(fal.baseUrl(), null).submit(INPUT, UUID.randomUUID());
+
+            assertThat(fal.received()).filteredOn(received -> received.method().equals("POST"))
+                    .extracting(received -> received.header("x-fal-object-lifecycle-preference"))
+                    .containsExactly("{\"expiration_duration_seconds\": 604800}", null);
+        }
+    }
+
     private static FalClient client(URI queueUrl) {
+        return client(queueUrl, null);
+    }
+
+    private static FalClient client(URI queueUrl, Duration outputTtl) {
         FalSettings settings = new FalSettings(KEY, queueUrl, "fal-ai/ltx-video-v097/extend", Duration.ofSeconds(2),
-                Duration.ofSeconds(1), null, queueUrl.resolve("/v1"), null);
+                Duration.ofSeconds(1), null, queueUrl.resolve("/v1"), null, outputTtl);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         return new FalClient(settings, WebClient.builder(), JsonMapper.builder().build(),
                 new FalAccessMonitor(Clock.systemUTC(), meters), meters);

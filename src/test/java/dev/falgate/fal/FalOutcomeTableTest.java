@@ -201,7 +201,7 @@ class FalOutcomeTableTest {
 
     private static FalClient client(URI queueUrl) {
         FalSettings settings = new FalSettings(KEY, queueUrl, "fal-ai/ltx-video-v097/extend", Duration.ofSeconds(2),
-                Duration.ofSeconds(1), null, fal.apiUrl(), null);
+                Duration.ofSeconds(1), null, fal.apiUrl(), null, null);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         return new FalClient(settings, WebClient.builder(), JsonMapper.builder().build(),
                 new FalAccessMonitor(Clock.systemUTC(), meters), meters);

@@ -1,24 +1,25 @@
-package dev.falgate.archive;
+package dev.falgate.web;
 
 import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Which URLs may be fetched ({@code FALGATE_ARCHIVE_ALLOWED_HOSTS}): host patterns, https only ({@code fal.media},
- * {@code *.fal.media} for its subdomains), or whole origins ({@code http://127.0.0.1:8099}), which also allow http.
- * Compared on the parsed URL (scheme, host, port), never as substrings.
+ * An allow-list of URLs falgate calls ({@code FALGATE_ARCHIVE_ALLOWED_HOSTS}, {@code FALGATE_CALLBACK_ALLOWED_HOSTS}):
+ * host patterns, https only ({@code fal.media}, {@code *.fal.media} for its subdomains), or whole origins
+ * ({@code http://127.0.0.1:8099}), which also allow http. Compared on the parsed URL (scheme, host, port), never as
+ * substrings.
  */
-final class AllowedHosts {
+public final class AllowedHosts {
 
     private final List<String> entries;
 
-    AllowedHosts(List<String> entries) {
+    public AllowedHosts(List<String> entries) {
         this.entries = entries.stream().map(String::strip).filter(entry -> !entry.isEmpty())
                 .map(entry -> entry.toLowerCase(Locale.ROOT)).toList();
     }
 
-    boolean allows(URI url) {
+    public boolean allows(URI url) {
         if (url == null || url.getHost() == null || url.getRawUserInfo() != null || url.getScheme() == null) {
             return false;
         }

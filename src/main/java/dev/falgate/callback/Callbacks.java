@@ -1,0 +1,114 @@
+package dev.falgate.callback;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.security.SecureRandom;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.swagger.v3.oas.annotations.media.Schema;
+import org.springframework.stereotype.Component;
+
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Signed callbacks to the caller (api.md): the target checked at submit ({@link #problemWith}), the job's terminal
+ * event written to the outbox in the transaction that ends the job ({@link #jobEnded}), delivered by
+ * {@link CallbackWorker} on any instance; the delivery log and redelivery for the job routes.
+ */
+@Component
+public class Callbacks {
+
+    private static final SecureRandom random = new SecureRandom();
+
+    private final CallbackOutbox outbox;
+    private final CallbackTargets targets;
+    private final CallbackSettings settings;
+    private final JsonMapper json;
+    private final Clock clock;
+
+    Callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackSettings settings, JsonMapper json, Clock clock,
+            MeterRegistry meters) {
+        this.outbox = outbox;
+        this.targets = targets;
+        this.settings = settings;
+        this.json = json;
+        this.clock = clock;
+        Gauge.builder("falgate.callbacks.backlog", outbox, o -> o.backlog(clock.instant()).pending())
+                .description("Callback events waiting to be delivered (due or backing off)").register(meters);
+    }
+
+    /** Why {@code url} can't be a callback target, or empty when it can (checked again at each delivery). */
+    public Optional<String> problemWith(String url) {
+        return targets.problemAtSubmit(url);
+    }
+
+    /**
+     * The job ended with a callback URL: its event goes into the outbox. Call it in the transaction that ends the job,
+     * so the event exists exactly when the end does. {@code jobResource} is the job as callers see it, serialised.
+     */
+    public void jobEnded(UUID jobId, String client, String url, String status, String jobResource) {
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        String id = "evt_" + newId();
+        String type = "job." + status;
+        ObjectNode event = json.createObjectNode().put("id", id).put("type", type).put("created_at", now.toString());
+        event.set("data", json.readTree(jobResource));
+        outbox.add(id, jobId, client, url, type, json.writeValueAsString(event), now, now.plus(settings.retryFor()));
+    }
+
+    @Schema(name = "CallbackEvent", description = "A job's terminal event and where its delivery stands")
+    public record EventView(
+            @Schema(example = "evt_4f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c") String id,
+            @Schema(allowableValues = {"job.completed", "job.failed", "job.cancelled"}) String type,
+            String url,
+            @Schema(allowableValues = {"pending", "delivered", "failed", "gone"},
+                    description = "gone: the receiver answered 410 and is not called again") String status,
+            @Schema(description = "Attempts since the event was made (or last redelivered)") int attempts,
+            Instant createdAt,
+            @Schema(nullable = true) Instant nextAttemptAt,
+            @Schema(nullable = true) Instant deliveredAt,
+            @Schema(nullable = true) String lastError) {
+
+        static EventView of(CallbackOutbox.Event event) {
+            return new EventView(event.id(), event.type(), event.url(), event.status(), event.attempts(),
+                    event.createdAt(), event.nextAttemptAt(), event.deliveredAt(), event.lastError());
+        }
+    }
+
+    @Schema(name = "CallbackAttempt", description = "One delivery attempt")
+    public record AttemptView(String eventId, Instant attemptedAt,
+            @Schema(nullable = true, description = "The receiver's HTTP status; null when no answer came") Integer statusCode,
+            @Schema(nullable = true, description = "Why no answer came (timeout, connection, refused target)") String error,
+            long durationMs,
+            @Schema(nullable = true, description = "When the next attempt is due; null when none follows") Instant nextAttemptAt) {
+    }
+
+    @Schema(name = "CallbackLog", description = "A job's callbacks: its events (none until the job ends, or without a "
+            + "callback_url; then its one terminal event) and every delivery attempt, oldest first")
+    public record DeliveryLog(List<EventView> events, List<AttemptView> attempts) {
+    }
+
+    public DeliveryLog deliveriesOf(UUID jobId) {
+        return new DeliveryLog(outbox.eventOf(jobId).map(EventView::of).stream().toList(),
+                outbox.attemptsOf(jobId).stream().map(a -> new AttemptView(a.eventId(), a.attemptedAt(), a.statusCode(),
+                        a.error(), a.durationMs(), a.nextAttemptAt())).toList());
+    }
+
+    /** Sends the job's terminal event again (same id), retried afresh; empty when the job has no event. */
+    public Optional<EventView> redeliver(UUID jobId) {
+        Instant now = clock.instant();
+        return outbox.redeliver(jobId, now, now.plus(settings.retryFor())).map(EventView::of);
+    }
+
+    private static String newId() {
+        byte[] bytes = new byte[16];
+        random.nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+}
