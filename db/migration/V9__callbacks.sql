@@ -29,10 +29,11 @@ create table callback_event (
     lease_token      uuid,
     lease_expires_at timestamptz,
     delivered_at     timestamptz,
+    ended_at         timestamptz,
     last_error       text
 );
 create index callback_event_due on callback_event (next_attempt_at) where status = 'pending';
-create index callback_event_undelivered on callback_event (created_at) where status in ('failed', 'gone');
+create index callback_event_undelivered on callback_event (ended_at) where status in ('failed', 'gone');
 
 -- Every delivery attempt, as GET /v1/jobs/{id}/callbacks shows it.
 create table callback_attempt (
@@ -48,4 +49,5 @@ create table callback_attempt (
 create index callback_attempt_job on callback_attempt (job_id, id);
 
 -- The archive's health counts the copies that failed in the last day.
-create index video_archive_failed on video_archive (created_at) where status = 'failed';
+alter table video_archive add column failed_at timestamptz;
+create index video_archive_failed on video_archive (failed_at) where status = 'failed';

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
+import dev.falgate.callback.CallbackReceiver;
 import dev.falgate.simulator.FalSimulator;
 
 import tools.jackson.databind.json.JsonMapper;
@@ -97,14 +98,67 @@ class KillNineIT {
         }
     }
 
+    @Test
+    void aCallbackInFlightWhenTheGatewayIsKilledIsDeliveredAfterTheRestart() throws Exception {
+        int port = freePort();
+        URI gateway = URI.create("http://127.0.0.1:" + port);
+        try (FalSimulator fal = FalSimulator.start(0, FAL_KEY); CallbackReceiver receiver = CallbackReceiver.start()) {
+            fal.setTiming(Duration.ofMillis(100), Duration.ofMillis(200));
+            Map<String, String> callbacks = Map.of("FALGATE_CALLBACK_ALLOWED_HOSTS", receiver.origin().toString());
+            String path = "/hooks/kill-nine";
+            receiver.answerNext(path, new CallbackReceiver.Answer(204, Map.of(), 0, 20_000)); // holds the first attempt
+            Process process = start(port, fal, callbacks);
+            try {
+                awaitOrRestart(process, port, fal, gateway);
+                String body = "{\"callback_url\": \"" + receiver.url(path) + "\", \"input\": {\"prompt\": \"kill nine "
+                        + "callback\", \"video\": {\"video_url\": \"https://e.com/a.mp4\"}}}";
+                String id = submit(gateway, "kill-nine-callback", body);
+                Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+                while (receiver.received(path).isEmpty() && Instant.now().isBefore(deadline)) {
+                    fal.deliverFinishedWebhooks(gateway, Instant.now());
+                    Thread.sleep(20);
+                }
+                assertThat(receiver.received(path)).as("the first attempt reached the receiver").hasSize(1);
+
+                process.destroyForcibly().waitFor(); // SIGKILL while the delivery waits for its answer
+                process = start(port, fal, callbacks);
+                deadline = Instant.now().plus(Duration.ofSeconds(150));
+                while (receiver.received(path).size() < 2 && Instant.now().isBefore(deadline)) {
+                    Thread.sleep(200);
+                }
+
+                assertThat(receiver.received(path)).as("sent again by the restarted gateway").hasSize(2);
+                assertThat(receiver.received(path).get(1).header("webhook-id"))
+                        .isEqualTo(receiver.received(path).get(0).header("webhook-id"));
+                deadline = Instant.now().plus(Duration.ofSeconds(10));
+                String status = null;
+                while (!"delivered".equals(status) && Instant.now().isBefore(deadline)) {
+                    status = database().sql("select status from callback_event where job_id = ?::uuid").param(id)
+                            .query(String.class).single();
+                    Thread.sleep(100);
+                }
+                assertThat(status).isEqualTo("delivered");
+            } finally {
+                process.destroy();
+                process.waitFor();
+            }
+        }
+    }
+
     private Process start(int port, FalSimulator fal) throws IOException {
+        return start(port, fal, Map.of());
+    }
+
+    private Process start(int port, FalSimulator fal, Map<String, String> extraEnvironment) throws IOException {
         TestDatabase.Connection db = TestDatabase.get();
         Path log = Path.of("target", "test-logs", "kill-nine-" + System.nanoTime() + ".log");
         Files.createDirectories(log.getParent());
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar().toString(),
                 "--falgate.worker.lease=5s", "--falgate.fal.response-timeout=2s", "--falgate.fal.connect-timeout=1s",
-                "--falgate.worker.retry-base=200ms", "--falgate.worker.idle-delay=100ms")
+                "--falgate.worker.retry-base=200ms", "--falgate.worker.idle-delay=100ms",
+                // a delivery in flight when the instance dies is taken over once its lease ends
+                "--falgate.callback.timeout=3s", "--falgate.callback.lease=5s")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = builder.environment();
         env.keySet().removeIf(name -> name.startsWith("FAL") || name.startsWith("SPRING_"));
@@ -125,6 +179,7 @@ class KillNineIT {
         env.put("SPRING_DATASOURCE_URL", db.url());
         env.put("SPRING_DATASOURCE_USERNAME", db.username());
         env.put("SPRING_DATASOURCE_PASSWORD", db.password());
+        env.putAll(extraEnvironment);
         return builder.start();
     }
 

@@ -68,12 +68,13 @@ class ArchiveCopies {
                 .param("token", claim.token()).update();
     }
 
-    void failed(Claim claim, String error) {
+    void failed(Claim claim, String error, Instant now) {
         jdbc.sql("""
                 update video_archive set status = 'failed', last_error = :error, next_attempt_at = null,
-                       lease_token = null, lease_expires_at = null
+                       lease_token = null, lease_expires_at = null, failed_at = :now
                  where job_id = :job and lease_token = :token
-                """).param("error", error).param("job", claim.jobId()).param("token", claim.token()).update();
+                """).param("error", error).param("now", Timestamp.from(now)).param("job", claim.jobId())
+                .param("token", claim.token()).update();
     }
 
     /** What the archive holds for a job: its status and, once stored, where and what. */
@@ -110,10 +111,10 @@ class ArchiveCopies {
     Backlog backlog(Instant now) {
         return jdbc.sql("""
                 select (select count(*) from video_archive where status = 'pending') as pending,
-                       (select coalesce(extract(epoch from (:now - min(next_attempt_at))), 0) from video_archive
+                       (select coalesce(extract(epoch from (cast(:now as timestamptz) - min(next_attempt_at))), 0) from video_archive
                          where status = 'pending' and next_attempt_at <= :now) as oldest,
                        (select count(*) from video_archive where status = 'failed'
-                         and created_at > :now - interval '1 day') as failed
+                         and failed_at > cast(:now as timestamptz) - interval '1 day') as failed
                 """).param("now", Timestamp.from(now))
                 .query((row, n) -> new Backlog(row.getLong("pending"), row.getDouble("oldest"), row.getLong("failed")))
                 .single();

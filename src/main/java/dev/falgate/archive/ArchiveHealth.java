@@ -35,7 +35,12 @@ class ArchiveHealth implements HealthIndicator {
         if (!archive.isOn()) {
             return Health.up().withDetail("mode", ArchiveSettings.OFF).build();
         }
-        ArchiveCopies.Backlog backlog = copies.backlog(clock.instant());
+        ArchiveCopies.Backlog backlog;
+        try {
+            backlog = copies.backlog(clock.instant());
+        } catch (org.springframework.dao.DataAccessException e) {
+            return Health.down().withDetail("error", "backlog unreadable: " + e.getClass().getSimpleName()).build();
+        }
         boolean stuck = copying && backlog.oldestDueSeconds() > settings.lease().plus(Duration.ofMinutes(1)).toSeconds();
         return (stuck ? Health.down() : Health.up())
                 .withDetail("mode", settings.effectiveMode())

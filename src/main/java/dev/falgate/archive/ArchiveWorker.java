@@ -93,14 +93,14 @@ class ArchiveWorker {
             }
         } catch (MediaFetcher.Refused e) {
             log.warn("Job {}: video not archived, and not retried: {}", claim.jobId(), e.getMessage());
-            copies.failed(claim, e.getMessage());
+            copies.failed(claim, e.getMessage(), clock.instant());
             counted("failed");
         } catch (IOException | RuntimeException e) {
             Instant now = clock.instant();
             Instant next = now.plus(backoff.after(claim.attempts()));
             if (next.isAfter(claim.giveUpAt())) {
                 log.warn("Job {}: video not archived after {} attempts: {}", claim.jobId(), claim.attempts(), e.toString());
-                copies.failed(claim, String.valueOf(e.getMessage()));
+                copies.failed(claim, String.valueOf(e.getMessage()), now);
                 counted("failed");
             } else {
                 log.info("Job {}: archiving the video failed (attempt {}), retrying at {}: {}", claim.jobId(),

@@ -31,7 +31,12 @@ class CallbackHealth implements HealthIndicator {
 
     @Override
     public Health health() {
-        CallbackOutbox.Backlog backlog = outbox.backlog(clock.instant());
+        CallbackOutbox.Backlog backlog;
+        try {
+            backlog = outbox.backlog(clock.instant());
+        } catch (org.springframework.dao.DataAccessException e) {
+            return Health.down().withDetail("error", "backlog unreadable: " + e.getClass().getSimpleName()).build();
+        }
         Duration stuckAfter = settings.lease().plus(settings.timeout()).plus(Duration.ofMinutes(1));
         boolean stuck = delivering && backlog.oldestDueSeconds() > stuckAfter.toSeconds();
         return (stuck ? Health.down() : Health.up())

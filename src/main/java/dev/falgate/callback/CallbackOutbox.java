@@ -91,7 +91,8 @@ class CallbackOutbox {
                     .param("next", next == null ? null : Timestamp.from(next)).update();
             return jdbc.sql("""
                     update callback_event set status = :status, next_attempt_at = :next, last_error = :error,
-                           delivered_at = case when :status = 'delivered' then :at else delivered_at end,
+                           delivered_at = case when :status = 'delivered' then cast(:at as timestamptz) else delivered_at end,
+                           ended_at = case when :status = 'pending' then null else cast(:at as timestamptz) end,
                            lease_token = null, lease_expires_at = null
                      where id = :id and lease_token = :token
                     """).param("status", status).param("next", next == null ? null : Timestamp.from(next))
@@ -108,7 +109,7 @@ class CallbackOutbox {
     Optional<Event> redeliver(UUID jobId, Instant now, Instant giveUpAt) {
         return jdbc.sql("""
                 update callback_event set status = 'pending', next_attempt_at = :now, give_up_at = :giveUp,
-                       attempts = 0, lease_token = null, lease_expires_at = null
+                       attempts = 0, lease_token = null, lease_expires_at = null, ended_at = null
                  where job_id = :job
                 returning id, type, url, status, attempts, created_at, next_attempt_at, delivered_at, last_error
                 """).param("now", Timestamp.from(now)).param("giveUp", Timestamp.from(giveUpAt)).param("job", jobId)
@@ -148,10 +149,10 @@ class CallbackOutbox {
     Backlog backlog(Instant now) {
         return jdbc.sql("""
                 select (select count(*) from callback_event where status = 'pending') as pending,
-                       (select coalesce(extract(epoch from (:now - min(next_attempt_at))), 0) from callback_event
+                       (select coalesce(extract(epoch from (cast(:now as timestamptz) - min(next_attempt_at))), 0) from callback_event
                          where status = 'pending' and next_attempt_at <= :now) as oldest,
                        (select count(*) from callback_event where status in ('failed', 'gone')
-                         and created_at > :now - interval '1 day') as failed
+                         and ended_at > cast(:now as timestamptz) - interval '1 day') as failed
                 """).param("now", Timestamp.from(now))
                 .query((row, n) -> new Backlog(row.getLong("pending"), row.getDouble("oldest"), row.getLong("failed")))
                 .single();

@@ -155,17 +155,20 @@ class CallbackTest extends IntegrationTest {
             runCallbacks();
             clock.advance(Duration.ofHours(1));
         }
-        int attempts = receiver.received(path).size();
-        clock.advance(Duration.ofDays(1));
-        runCallbacks();
-
         JsonNode log = body(get("/v1/jobs/" + id + "/callbacks"));
         assertThat(log.path("events").get(0).path("status").asString()).isEqualTo("failed");
         assertThat(log.path("events").get(0).path("last_error").asString()).isEqualTo("HTTP 500");
+        assertThat(management("/actuator/prometheus").body())
+                .contains("falgate_callbacks_events_total{outcome=\"failed\"}", "falgate_callbacks_backlog");
+        JsonNode health = json.readTree(management("/actuator/health").body()).path("components").path("callbacks");
+        assertThat(health.path("status").asString()).as("a receiver that fails is not falgate's failure").isEqualTo("UP");
+        assertThat(health.path("details").path("failed_last_24h").asLong()).isPositive();
+
+        int attempts = receiver.received(path).size();
+        clock.advance(Duration.ofDays(1));
+        runCallbacks();
         assertThat(receiver.received(path)).as("no attempt after it failed").hasSize(attempts);
         assertThat(attempts).as("retried, backing off to at most an hour apart").isBetween(10, 40);
-        assertThat(management("/actuator/prometheus").body())
-                .contains("falgate_callbacks_events_total{outcome=\"failed\"}");
     }
 
     @Test

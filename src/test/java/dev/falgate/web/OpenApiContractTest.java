@@ -61,6 +61,7 @@ class OpenApiContractTest extends IntegrationTest {
         call(200, request("/v1/clients/" + client + "/budget").header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"monthly_usd\": \"100.00\"}")));
         call(200, request("/v1/clients/" + client + "/budget").GET());
+        call(201, request("/v1/clients/" + client + "/callback-secret").POST(HttpRequest.BodyPublishers.noBody()));
 
         String key = body(created).path("key").asString();
         String submit = """
@@ -86,6 +87,13 @@ class OpenApiContractTest extends IntegrationTest {
         String cancelled = body(call(202, submitAs(key, validBody(UUID.randomUUID().toString())))).path("id").asString();
         call(202, as(key, "/v1/jobs/" + cancelled + "/cancel").POST(HttpRequest.BodyPublishers.noBody()));
         call(409, as(key, "/v1/jobs/" + cancelled + "/cancel").POST(HttpRequest.BodyPublishers.noBody()));
+        String called = body(call(202, submitAs(key, validBody(UUID.randomUUID().toString()).replaceFirst("\\{",
+                "{\"callback_url\": \"" + receiver.url("/contract") + "\", ")))).path("id").asString();
+        call(409, as(key, "/v1/jobs/" + called + "/callbacks/redeliver").POST(HttpRequest.BodyPublishers.noBody()));
+        call(202, as(key, "/v1/jobs/" + called + "/cancel").POST(HttpRequest.BodyPublishers.noBody()));
+        runCallbacks();
+        call(200, as(key, "/v1/jobs/" + called + "/callbacks").GET());
+        call(202, as(key, "/v1/jobs/" + called + "/callbacks/redeliver").POST(HttpRequest.BodyPublishers.noBody()));
 
         call(200, request("/v1/jobs?client=" + client + "&limit=2").GET());
         call(200, request("/v1/jobs?client=" + client).header("Accept", "text/csv").GET());
