@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,8 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.UUID;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -46,7 +43,7 @@ class KillNineIT {
     @Test
     void killedAndRestartedGatewayLosesNothingAndBillsNothingTwice() throws Exception {
         Random random = new Random(9);
-        int port = freePort();
+        int port = PackagedJar.freePort();
         URI gateway = URI.create("http://127.0.0.1:" + port);
         try (FalSimulator fal = FalSimulator.start(0, FAL_KEY)) {
             fal.setTiming(Duration.ofMillis(300), Duration.ofMillis(700));
@@ -100,7 +97,7 @@ class KillNineIT {
 
     @Test
     void aCallbackInFlightWhenTheGatewayIsKilledIsDeliveredAfterTheRestart() throws Exception {
-        int port = freePort();
+        int port = PackagedJar.freePort();
         URI gateway = URI.create("http://127.0.0.1:" + port);
         try (FalSimulator fal = FalSimulator.start(0, FAL_KEY); CallbackReceiver receiver = CallbackReceiver.start()) {
             fal.setTiming(Duration.ofMillis(100), Duration.ofMillis(200));
@@ -153,8 +150,8 @@ class KillNineIT {
         TestDatabase.Connection db = TestDatabase.get();
         Path log = Path.of("target", "test-logs", "kill-nine-" + System.nanoTime() + ".log");
         Files.createDirectories(log.getParent());
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar().toString(),
+        ProcessBuilder builder = new ProcessBuilder(PackagedJar.java().toString(),
+                "-jar", PackagedJar.path().toString(),
                 "--falgate.worker.lease=5s", "--falgate.fal.response-timeout=2s", "--falgate.fal.connect-timeout=1s",
                 "--falgate.worker.retry-base=200ms", "--falgate.worker.idle-delay=100ms",
                 // a delivery in flight when the instance dies is taken over once its lease ends
@@ -224,18 +221,5 @@ class KillNineIT {
     private static JdbcClient database() {
         TestDatabase.Connection db = TestDatabase.get();
         return JdbcClient.create(new DriverManagerDataSource(db.url(), db.username(), db.password()));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
-    private static Path jar() throws IOException {
-        try (Stream<Path> files = Files.list(Path.of("target"))) {
-            return files.filter(file -> file.getFileName().toString().matches("falgate-.*\\.jar")).findFirst()
-                    .orElseThrow(() -> new AssertionError("no packaged jar in target/ (run ./mvnw verify)"));
-        }
     }
 }

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +23,7 @@ class PackagedJarIT {
 
     @Test
     void jarStartsTheGatewayAndCarriesNoLocalStandIns() throws IOException {
-        try (JarFile jar = new JarFile(jar().toFile())) {
+        try (JarFile jar = new JarFile(PackagedJar.path().toFile())) {
             assertThat(jar.getManifest().getMainAttributes().getValue("Start-Class"))
                     .isEqualTo("dev.falgate.FalgateApplication");
             List<String> entries = jar.stream().map(entry -> entry.getName()).toList();
@@ -58,8 +57,8 @@ class PackagedJarIT {
 
     private static Run runJar(Map<String, String> environment) throws Exception {
         Path log = Files.createTempFile("falgate-jar", ".log");
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar().toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder = new ProcessBuilder(PackagedJar.java().toString(),
+                "-jar", PackagedJar.path().toString()).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().keySet().removeIf(name -> name.startsWith("FAL") || name.startsWith("SPRING_"));
         builder.environment().put("SERVER_PORT", "0");
         builder.environment().put("MANAGEMENT_SERVER_PORT", "0");
@@ -71,12 +70,5 @@ class PackagedJarIT {
             throw new AssertionError("the jar neither started nor stopped within 90 s:\n" + Files.readString(log));
         }
         return new Run(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
-    }
-
-    private static Path jar() throws IOException {
-        try (Stream<Path> files = Files.list(Path.of("target"))) {
-            return files.filter(file -> file.getFileName().toString().matches("falgate-.*\\.jar")).findFirst()
-                    .orElseThrow(() -> new AssertionError("no packaged jar in target/ (run ./mvnw verify)"));
-        }
     }
 }

@@ -463,6 +463,7 @@ public final class FalSimulator implements AutoCloseable {
         listingLag = Duration.ZERO;
         clock = Clock.systemUTC();
         servingMedia = false;
+        mediaBytes = MEDIA_BYTES;
         deletedMedia.clear();
     }
 
@@ -472,6 +473,7 @@ public final class FalSimulator implements AutoCloseable {
     /** Size of every simulated output video while media is served. */
     public static final int MEDIA_BYTES = 300_000;
     private volatile boolean servingMedia;
+    private volatile long mediaBytes = MEDIA_BYTES;
     private final Set<String> deletedMedia = ConcurrentHashMap.newKeySet();
 
     /**
@@ -480,6 +482,12 @@ public final class FalSimulator implements AutoCloseable {
      * fal.media URLs nothing answers in tests.
      */
     public void serveMedia() {
+        serveMedia(MEDIA_BYTES);
+    }
+
+    /** As {@link #serveMedia()}, with output files of {@code bytes} bytes, streamed as they are made (never held). */
+    public void serveMedia(long bytes) {
+        mediaBytes = bytes;
         servingMedia = true;
     }
 
@@ -500,8 +508,23 @@ public final class FalSimulator implements AutoCloseable {
                 : "https://v3.fal.media/files/simulated/" + requestId + "/output.mp4";
     }
 
-    private int videoSizeOf() {
-        return servingMedia ? MEDIA_BYTES : 1_234_567;
+    private long videoSizeOf() {
+        return servingMedia ? mediaBytes : 1_234_567;
+    }
+
+    /**
+     * Writes the first {@code length} bytes of a request's output file, as {@link #mediaOf} makes them, in chunks: a
+     * multiple of 4 bytes at a time takes the same values from {@link java.util.Random#nextBytes} as one call would.
+     */
+    public static void writeMedia(String requestId, long length, java.io.OutputStream out) throws IOException {
+        java.util.Random random = new java.util.Random(requestId.hashCode());
+        byte[] chunk = new byte[64 * 1024];
+        for (long written = 0; written < length; written += chunk.length) {
+            int size = (int) Math.min(chunk.length, length - written);
+            byte[] part = size == chunk.length ? chunk : new byte[size];
+            random.nextBytes(part);
+            out.write(part);
+        }
     }
 
     private void media(HttpExchange exchange) throws IOException {
@@ -512,11 +535,12 @@ public final class FalSimulator implements AutoCloseable {
             exchange.close();
             return;
         }
-        byte[] bytes = mediaOf(requestId);
         exchange.getResponseHeaders().set("Content-Type", "video/mp4");
-        exchange.sendResponseHeaders(200, bytes.length);
+        exchange.sendResponseHeaders(200, mediaBytes);
         try (var out = exchange.getResponseBody()) {
-            out.write(bytes);
+            writeMedia(requestId, mediaBytes, out);
+        } catch (IOException e) {
+            // the reader went away (a size cap, a test that stopped reading)
         }
     }
 
