@@ -33,6 +33,13 @@ record FalSettings(
         String userId,
         Duration outputTtl) {
 
+    FalSettings {
+        if (outputTtl != null && outputTtl.toSeconds() < 1) {
+            throw new IllegalArgumentException("FALGATE_FAL_OUTPUT_TTL must be at least 1s (fal would delete the "
+                    + "output before falgate could fetch it), not " + outputTtl);
+        }
+    }
+
     @Override
     public String toString() {
         return "FalSettings[key=<redacted>, queueUrl=" + queueUrl + ", endpointId=" + endpointId
