@@ -1,16 +1,15 @@
 package dev.falgate.archive;
 
 import java.time.Clock;
-import java.time.Duration;
 
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
 /**
  * Health {@code archive}: where copies go, how many wait, how long the longest-due one has waited, how many failed in
- * the last day. DOWN when this instance copies and a copy has been due for longer than a lease: nobody is copying.
+ * the last day. DOWN only when this instance's copying loop died or hangs (restart it); a backlog or a failing CDN
+ * is reported, not DOWN, since taking instances out of rotation would not copy anything sooner.
  */
 @Component("archiveHealthIndicator") // health "archive"
 class ArchiveHealth implements HealthIndicator {
@@ -18,16 +17,15 @@ class ArchiveHealth implements HealthIndicator {
     private final Archive archive;
     private final ArchiveCopies copies;
     private final ArchiveSettings settings;
+    private final ArchiveWorker worker;
     private final Clock clock;
-    private final boolean copying;
 
-    ArchiveHealth(Archive archive, ArchiveCopies copies, ArchiveSettings settings, Clock clock,
-            @Value("${falgate.worker.enabled:true}") boolean copying) {
+    ArchiveHealth(Archive archive, ArchiveCopies copies, ArchiveSettings settings, ArchiveWorker worker, Clock clock) {
         this.archive = archive;
         this.copies = copies;
         this.settings = settings;
+        this.worker = worker;
         this.clock = clock;
-        this.copying = copying;
     }
 
     @Override
@@ -41,8 +39,7 @@ class ArchiveHealth implements HealthIndicator {
         } catch (org.springframework.dao.DataAccessException e) {
             return Health.down().withDetail("error", "backlog unreadable: " + e.getClass().getSimpleName()).build();
         }
-        boolean stuck = copying && backlog.oldestDueSeconds() > settings.lease().plus(Duration.ofMinutes(1)).toSeconds();
-        return (stuck ? Health.down() : Health.up())
+        return (worker.isLive() ? Health.up() : Health.down().withDetail("reason", "the copying loop is not running"))
                 .withDetail("mode", settings.effectiveMode())
                 .withDetail("pending", backlog.pending())
                 .withDetail("oldest_due_seconds", Math.round(backlog.oldestDueSeconds()))

@@ -5,33 +5,39 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.WebClient;
 
+import dev.falgate.BackgroundLoop;
 import dev.falgate.RetryBackoff;
 import dev.falgate.web.AllowedHosts;
 
 /**
  * Copies completed jobs' videos into the archive, driven from the database: claims due copies under a lease (any
- * number of instances share the work), downloads each through {@link MediaFetcher}, checks its size against what
- * fal reported, stores it, and records the outcome only while the lease is still its own. A failed copy is retried
- * with exponential backoff and jitter until its {@code give_up_at}, then marked failed; one that can't succeed (a
- * host off the allow-list, a file over the cap) is failed at once. Tests call {@link #runOnce()}.
+ * number of instances share the work), downloads each through {@link MediaFetcher} on one of its own threads (at
+ * most {@link #CONCURRENCY} at once), checks its size against what fal reported, stores it, and records the outcome
+ * only while the lease is still its own. A failed copy is retried with exponential backoff and jitter until its
+ * {@code give_up_at}, then marked failed; one that can't succeed (a host off the allow-list, a file over the cap) is
+ * failed at once. Runs on a {@link BackgroundLoop} of its own; tests call {@link #runOnce()} and {@link #awaitIdle()}.
  */
 @Component
-class ArchiveWorker {
+class ArchiveWorker implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ArchiveWorker.class);
-    private static final int BATCH = 4;
+    static final int CONCURRENCY = 4;
 
     private final Archive archive;
     private final ArchiveCopies copies;
@@ -41,6 +47,13 @@ class ArchiveWorker {
     private final boolean enabled;
     private final RetryBackoff backoff;
     private final MeterRegistry meters;
+    private final Semaphore free = new Semaphore(CONCURRENCY);
+    private final ExecutorService copiers = Executors.newFixedThreadPool(CONCURRENCY, task -> {
+        Thread thread = new Thread(task, "falgate-archive");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final BackgroundLoop loop = new BackgroundLoop("falgate-archive-loop", this::runOnce, Duration.ofSeconds(1));
 
     ArchiveWorker(Archive archive, ArchiveCopies copies, ArchiveSettings settings, WebClient.Builder web, Clock clock,
             MeterRegistry meters, @Value("${falgate.worker.enabled:true}") boolean enabled) {
@@ -55,26 +68,57 @@ class ArchiveWorker {
         this.backoff = new RetryBackoff(settings.retryBase(), settings.retryCap());
     }
 
-    @Scheduled(fixedDelay = 1_000)
-    void tick() {
-        if (enabled && archive.isOn()) {
-            try {
-                runOnce();
-            } catch (RuntimeException e) {
-                log.warn("Archive round failed; trying again shortly: {}", e.toString());
-            }
-        }
-    }
-
-    /** One round, as tests step it: copies what is due now. Returns how many copies it worked on. */
+    /**
+     * One turn of the loop, as tests step it: claims as many due copies as there are free copying threads and
+     * starts them. Returns how many it started.
+     */
     int runOnce() {
-        if (!archive.isOn()) {
+        if (!archive.isOn() || free.availablePermits() == 0) {
             return 0;
         }
         Instant now = clock.instant();
-        List<ArchiveCopies.Claim> claimed = copies.claimDue(BATCH, now, now.plus(settings.lease()));
-        claimed.forEach(this::copy);
+        List<ArchiveCopies.Claim> claimed = copies.claimDue(free.availablePermits(), now, now.plus(settings.lease()));
+        for (ArchiveCopies.Claim claim : claimed) {
+            free.acquireUninterruptibly();
+            copiers.execute(() -> {
+                try {
+                    copy(claim);
+                } catch (RuntimeException e) { // the outcome could not be written: the lease runs out, a copy is tried again
+                    log.warn("Job {}: archive copy ended without its outcome recorded: {}", claim.jobId(), e.toString());
+                } finally {
+                    free.release();
+                }
+            });
+        }
         return claimed.size();
+    }
+
+    /** Waits until every copy this instance started has ended. */
+    void awaitIdle() {
+        free.acquireUninterruptibly(CONCURRENCY);
+        free.release(CONCURRENCY);
+    }
+
+    /** Whether this instance copies and its loop is alive (not whether copies succeed: fal's CDN may fail). */
+    boolean isLive() {
+        return !enabled || !archive.isOn() || loop.isLive(Duration.ofMinutes(1));
+    }
+
+    @Override
+    public void start() {
+        if (enabled && archive.isOn()) {
+            loop.start();
+        }
+    }
+
+    @Override
+    public void stop() {
+        loop.stop();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return loop.isRunning();
     }
 
     private void copy(ArchiveCopies.Claim claim) {

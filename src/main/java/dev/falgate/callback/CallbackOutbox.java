@@ -56,18 +56,29 @@ class CallbackOutbox {
                 .update();
     }
 
-    /** Due pending events nobody holds, oldest due first; a row another transaction holds is skipped. */
-    List<Claim> claimDue(int limit, Instant now, Instant leaseUntil) {
+    /**
+     * Due pending events nobody holds, oldest due first, at most {@code perClient} of any one client and none of the
+     * {@code busy} clients'; a row another transaction holds is skipped.
+     */
+    List<Claim> claimDue(int limit, int perClient, String[] busy, Instant now, Instant leaseUntil) {
         return jdbc.sql("""
                 update callback_event set lease_token = gen_random_uuid(), lease_expires_at = :until,
                        attempts = attempts + 1
                  where id in (select id from callback_event
-                               where status = 'pending' and next_attempt_at <= :now
+                               where id in (select id from (select id, row_number() over (partition by client
+                                                                                          order by next_attempt_at) as turn
+                                                              from callback_event
+                                                             where status = 'pending' and next_attempt_at <= :now
+                                                               and (lease_expires_at is null or lease_expires_at <= :now)
+                                                               and client <> all(cast(:busy as text[]))) as due
+                                             where turn <= :perClient)
+                                 and status = 'pending' and next_attempt_at <= :now
                                  and (lease_expires_at is null or lease_expires_at <= :now)
                                order by next_attempt_at limit :limit
                                for update skip locked)
                 returning id, job_id, client, url, type, payload, attempts, give_up_at, lease_token
-                """).param("until", Timestamp.from(leaseUntil)).param("now", Timestamp.from(now)).param("limit", limit)
+                """).param("until", Timestamp.from(leaseUntil)).param("now", Timestamp.from(now))
+                .param("busy", busy).param("perClient", perClient).param("limit", limit)
                 .query((row, n) -> new Claim(row.getString("id"), row.getObject("job_id", UUID.class),
                         row.getString("client"), row.getString("url"), row.getString("type"), row.getString("payload"),
                         row.getInt("attempts"), row.getTimestamp("give_up_at").toInstant(),
@@ -109,7 +120,7 @@ class CallbackOutbox {
     Optional<Event> redeliver(UUID jobId, Instant now, Instant giveUpAt) {
         return jdbc.sql("""
                 update callback_event set status = 'pending', next_attempt_at = :now, give_up_at = :giveUp,
-                       attempts = 0, lease_token = null, lease_expires_at = null, ended_at = null
+                       attempts = 0, lease_token = null, lease_expires_at = null, ended_at = null, delivered_at = null
                  where job_id = :job
                 returning id, type, url, status, attempts, created_at, next_attempt_at, delivered_at, last_error
                 """).param("now", Timestamp.from(now)).param("giveUp", Timestamp.from(giveUpAt)).param("job", jobId)

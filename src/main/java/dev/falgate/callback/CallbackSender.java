@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.micrometer.observation.ObservationRegistry;
 import io.netty.channel.ChannelOption;
 import io.netty.resolver.AbstractAddressResolver;
 import io.netty.resolver.AddressResolver;
@@ -50,7 +51,9 @@ final class CallbackSender {
                 .followRedirect(false)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(5_000, settings.timeout().toMillis()))
                 .responseTimeout(settings.timeout());
-        return web.clone().clientConnector(new ReactorClientHttpConnector(http)).build()
+        // unobserved: Boot's client metrics would make a series of every caller's host name
+        return web.clone().observationRegistry(ObservationRegistry.NOOP)
+                .clientConnector(new ReactorClientHttpConnector(http)).build()
                 .post().uri(target.url())
                 .contentType(MediaType.APPLICATION_JSON)
                 .header("webhook-id", event.id())

@@ -5,20 +5,26 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.WebClient;
 
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
+import dev.falgate.BackgroundLoop;
 import dev.falgate.RetryBackoff;
 
 /**
@@ -27,13 +33,18 @@ import dev.falgate.RetryBackoff;
  * attempt. A 2xx delivers; 410 Gone stops for good; anything else, or no answer, is retried with exponential backoff
  * and jitter until the event's {@code give_up_at}; a target that now resolves to a forbidden address is refused
  * without a connection and retried the same way (its DNS may be fixed). At least once: a crash mid-send leaves the
- * lease to expire and the event is sent again, with the same {@code webhook-id}. Tests call {@link #runOnce()}.
+ * lease to expire and the event is sent again, with the same {@code webhook-id}. Runs on a {@link BackgroundLoop} of
+ * its own; tests call {@link #runOnce()} and {@link #awaitIdle()}.
  */
 @Component
-class CallbackWorker {
+class CallbackWorker implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(CallbackWorker.class);
     private static final int BATCH = 32;
+    /** Attempts in flight on one instance at once. */
+    static final int IN_FLIGHT = 64;
+    /** Attempts in flight for one client's events at once (a little more across two rounds). */
+    static final int PER_CLIENT = 8;
 
     private final CallbackOutbox outbox;
     private final CallbackSecrets secrets;
@@ -44,6 +55,15 @@ class CallbackWorker {
     private final Clock clock;
     private final MeterRegistry meters;
     private final boolean enabled;
+    private final Semaphore free = new Semaphore(IN_FLIGHT);
+    private final Map<String, AtomicInteger> inFlightByClient = new ConcurrentHashMap<>();
+    /** Writes outcomes off the network threads (a database write each). */
+    private final ExecutorService settling = Executors.newFixedThreadPool(2, task -> {
+        Thread thread = new Thread(task, "falgate-callback-settle");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final BackgroundLoop loop = new BackgroundLoop("falgate-callback-loop", this::runOnce, Duration.ofSeconds(1));
 
     CallbackWorker(CallbackOutbox outbox, CallbackSecrets secrets, CallbackTargets targets, WebClient.Builder web,
             CallbackSettings settings, Clock clock, MeterRegistry meters,
@@ -59,27 +79,62 @@ class CallbackWorker {
         this.enabled = enabled;
     }
 
-    @Scheduled(fixedDelay = 1_000)
-    void tick() {
-        if (enabled) {
-            try {
-                while (runOnce() == BATCH) {
-                    // a full batch: more may be due
+    /**
+     * One turn of the loop, as tests step it: claims due events (as many as there is room for in flight, at most
+     * {@link #PER_CLIENT} per client, none for a client that already has that many in flight, so one caller's
+     * unresponsive receiver can't hold up everyone else's callbacks) and starts their attempts, which run without a
+     * thread each; each outcome is written as soon as it is known. Returns how many attempts it started.
+     */
+    int runOnce() {
+        int room = Math.min(BATCH, free.availablePermits());
+        if (room == 0) {
+            return 0;
+        }
+        Instant now = clock.instant();
+        String[] busy = inFlightByClient.entrySet().stream().filter(entry -> entry.getValue().get() >= PER_CLIENT)
+                .map(Map.Entry::getKey).toArray(String[]::new);
+        List<CallbackOutbox.Claim> claimed = outbox.claimDue(room, PER_CLIENT, busy, now, now.plus(settings.lease()));
+        for (CallbackOutbox.Claim claim : claimed) {
+            free.acquireUninterruptibly();
+            inFlightByClient.computeIfAbsent(claim.client(), client -> new AtomicInteger()).incrementAndGet();
+            attempt(claim).subscribe(tried -> settling.execute(() -> {
+                try {
+                    settle(tried);
+                } finally {
+                    inFlightByClient.get(claim.client()).decrementAndGet();
+                    free.release();
                 }
-            } catch (RuntimeException e) {
-                log.warn("Callback round failed; trying again shortly: {}", e.toString());
-            }
+            }));
+        }
+        return claimed.size();
+    }
+
+    /** Waits until every attempt this instance started has its outcome written. */
+    void awaitIdle() {
+        free.acquireUninterruptibly(IN_FLIGHT);
+        free.release(IN_FLIGHT);
+    }
+
+    /** Whether this instance delivers and its loop is alive (not whether receivers answer). */
+    boolean isLive() {
+        return !enabled || loop.isLive(Duration.ofMinutes(1));
+    }
+
+    @Override
+    public void start() {
+        if (enabled) {
+            loop.start();
         }
     }
 
-    /** One round, as tests step it: delivers what is due now. Returns how many events it attempted. */
-    int runOnce() {
-        Instant now = clock.instant();
-        List<CallbackOutbox.Claim> claimed = outbox.claimDue(BATCH, now, now.plus(settings.lease()));
-        // sent concurrently; outcomes are written here, on the worker's thread, never on a network thread
-        List<Tried> tried = Flux.fromIterable(claimed).flatMap(this::attempt, BATCH).collectList().block();
-        tried.forEach(this::settle);
-        return claimed.size();
+    @Override
+    public void stop() {
+        loop.stop();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return loop.isRunning();
     }
 
     /** One attempt's result: the answer's status, or the error that kept one from coming. */
@@ -99,7 +154,8 @@ class CallbackWorker {
     private record Ready(CallbackTargets.Pinned target, CallbackSender.Signed signed) {
     }
 
-    private Ready prepare(CallbackOutbox.Claim claim, Instant now) throws CallbackTargets.Refused, UnknownHostException {
+    private Ready prepare(CallbackOutbox.Claim claim, Instant now)
+            throws CallbackTargets.Refused, CallbackTargets.NoAnswer, UnknownHostException {
         CallbackTargets.Pinned target = targets.pin(claim.url());
         long timestamp = now.getEpochSecond();
         String signature = CallbackSignature.header(secrets.signingNow(claim.client(), now), claim.id(), timestamp,
@@ -138,6 +194,12 @@ class CallbackWorker {
                 Counter.builder("falgate.callbacks.events").description("Callback events that reached an end")
                         .tag("outcome", outcome).register(meters).increment();
             }
+            if (!recorded) {
+                log.info("Job {}: callback {} attempt {} ended ({}) after its lease was taken over (redelivered, or "
+                        + "too slow); the event is sent again", claim.jobId(), claim.id(), claim.attempts(),
+                        attempt.summary());
+                return;
+            }
             switch (outcome) {
                 case CallbackOutbox.DELIVERED -> log.info("Job {}: callback {} delivered (HTTP {}, attempt {})",
                         claim.jobId(), claim.id(), status, claim.attempts());
@@ -161,6 +223,9 @@ class CallbackWorker {
         }
         if (e instanceof UnknownHostException unknown) {
             return "unknown host: " + unknown.getMessage();
+        }
+        if (e instanceof CallbackTargets.NoAnswer noAnswer) {
+            return "host not resolved: " + noAnswer.getMessage();
         }
         Throwable cause = e;
         while (cause.getCause() != null && cause.getCause() != cause) {

@@ -12,7 +12,10 @@ import java.security.SecureRandom;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.swagger.v3.oas.annotations.media.Schema;
+import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
+
+import dev.falgate.web.ApiException;
 
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -44,9 +47,17 @@ public class Callbacks {
                 .description("Callback events waiting to be delivered (due or backing off)").register(meters);
     }
 
-    /** Why {@code url} can't be a callback target, or empty when it can (checked again at each delivery). */
+    /**
+     * Why {@code url} can't be a callback target, or empty when it can (checked again at each delivery). When DNS
+     * can't answer now, the submit is refused with 503, to be tried again: the URL is never accepted unchecked.
+     */
     public Optional<String> problemWith(String url) {
-        return targets.problemAtSubmit(url);
+        try {
+            return targets.problemAtSubmit(url);
+        } catch (CallbackTargets.NoAnswer e) {
+            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "callback_url_unchecked", "callback_url could "
+                    + "not be checked now (" + e.getMessage() + "); nothing was accepted, submit again shortly.");
+        }
     }
 
     /**

@@ -288,7 +288,6 @@ public class FalClient {
         return text.length() > 100 ? text.substring(0, 100) + "..." : text;
     }
 
-    /** One call to fal, timed into {@code falgate.fal.calls} by operation and outcome (HTTP status class or transport). */
     /**
      * With {@code FALGATE_FAL_OUTPUT_TTL} set, fal keeps the output files that long (fal's object lifecycle
      * preference); the archive's copy is what callers use after that.
@@ -305,6 +304,7 @@ public class FalClient {
         return call(operation, method, url, body, HttpHeaders.EMPTY);
     }
 
+    /** One call to fal, timed into {@code falgate.fal.calls} by operation and outcome (HTTP status class or transport). */
     private Answer call(String operation, HttpMethod method, URI url, String body, HttpHeaders headers) {
         long started = System.nanoTime();
         String outcome = "transport_error";

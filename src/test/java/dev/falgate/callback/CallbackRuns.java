@@ -11,7 +11,9 @@ public final class CallbackRuns {
     public static void untilIdle(ApplicationContext application) {
         CallbackWorker worker = application.getBean(CallbackWorker.class);
         for (int round = 0; round < 100; round++) {
-            if (worker.runOnce() == 0) {
+            int started = worker.runOnce();
+            worker.awaitIdle();
+            if (started == 0) {
                 return;
             }
         }

@@ -31,7 +31,10 @@ class CallbackTargetsTest {
                 Map.entry("fd00:ec2::254", "cloud-metadata"), Map.entry("100.100.100.200", "cloud-metadata"),
                 Map.entry("224.0.0.251", "multicast"), Map.entry("ff02::1", "multicast"),
                 Map.entry("255.255.255.255", "reserved"), Map.entry("64:ff9b::a00:1", "private"),
-                Map.entry("::ffff:169.254.169.254", "cloud-metadata"));
+                Map.entry("::ffff:169.254.169.254", "cloud-metadata"), Map.entry("2002:7f00:1::", "loopback"),
+                Map.entry("2002:a9fe:a9fe::", "cloud-metadata"), Map.entry("2001:0:4136:e378::1", "reserved"),
+                Map.entry("168.63.129.16", "cloud-metadata"), Map.entry("192.0.0.192", "cloud-metadata"),
+                Map.entry("192.0.0.8", "reserved"));
         for (Map.Entry<String, String> entry : kinds.entrySet()) {
             assertThat(CallbackTargets.kindOf(InetAddress.getByName(entry.getKey()))).as(entry.getKey())
                     .isEqualTo(entry.getValue());
@@ -42,10 +45,10 @@ class CallbackTargetsTest {
     }
 
     @Test
-    void submitRefusesWhatNoDeliveryCouldReachSafely() {
+    void submitRefusesWhatNoDeliveryCouldReachSafely() throws Exception {
         assertThat(targets.problemAtSubmit("https://127.0.0.1/x")).hasValueSatisfying(p -> assertThat(p).contains("loopback"));
         assertThat(targets.problemAtSubmit("https://2130706433/x")).as("127.0.0.1 as one decimal number")
-                .hasValueSatisfying(p -> assertThat(p).contains("loopback"));
+                .hasValueSatisfying(p -> assertThat(p).contains("ambiguous"));
         assertThat(targets.problemAtSubmit("https://0x7f.1/x")).as("127.0.0.1 in hex, as inet_aton reads it")
                 .isPresent();
         assertThat(targets.problemAtSubmit("http://127.0.0.1:8098/x")).as("http off the allow-list").isPresent();
@@ -54,6 +57,11 @@ class CallbackTargetsTest {
         assertThat(targets.problemAtSubmit("https://name.that.does.not.resolve.invalid/x"))
                 .as("checked again at delivery").isEmpty();
         assertThat(targets.problemAtSubmit("https://example.com/" + "a".repeat(2100))).isPresent();
+        for (String unreachable : List.of("https://8.8.8.8:99999/x", "https://8.8.8.8:0/x", "https://[fe80::1%25eth0]/",
+                "https://[::1%25lo]/", "https://0177.0.0.1/", "https://127.1/", "https://localhost./",
+                "https://LOCALHOST/")) {
+            assertThat(targets.problemAtSubmit(unreachable)).as(unreachable).isPresent();
+        }
     }
 
     @Test

@@ -190,6 +190,39 @@ class CallbackTest extends IntegrationTest {
     }
 
     @Test
+    void oneCallersUnresponsiveReceiverDoesNotHoldUpAnotherCallersCallbacks() throws Exception {
+        String slowpoke = "slowpoke-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = createKey(slowpoke, null, "jobs:create");
+        String hanging = "/hooks/" + UUID.randomUUID();
+        for (int i = 0; i < 12; i++) {
+            receiver.answerNext(hanging, new Answer(204, Map.of(), 0, 2_500)); // past the 2 s timeout of the tests
+            HttpResponse<String> submitted = send(as(key, "/v1/jobs").header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(withCallback(
+                            validBody(UUID.randomUUID().toString()), receiver.url(hanging)))));
+            send(as(key, "/v1/jobs/" + body(submitted).path("id").asString() + "/cancel")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.noBody()));
+        }
+        String fast = "/hooks/" + UUID.randomUUID();
+        String id = submit(validBody(UUID.randomUUID().toString()), receiver.url(fast));
+        post("/v1/jobs/" + id + "/cancel", "");
+        CallbackWorker worker = applicationContext.getBean(CallbackWorker.class);
+
+        long started = System.nanoTime();
+        worker.runOnce();
+        while (receiver.received(fast).isEmpty() && System.nanoTime() - started < 5_000_000_000L) {
+            Thread.sleep(20);
+        }
+        long waitedMs = (System.nanoTime() - started) / 1_000_000;
+        int hangingAtOnce = receiver.received(hanging).size();
+        worker.awaitIdle();
+
+        assertThat(receiver.received(fast)).hasSize(1);
+        assertThat(waitedMs).as("delivered while the other caller's receivers hang").isLessThan(1_500);
+        assertThat(hangingAtOnce).as("one client's attempts in flight at once").isLessThanOrEqualTo(8);
+        runCallbacks();
+    }
+
+    @Test
     void afterARotationBothSecretsSignForADay() throws Exception {
         clock.set(Instant.now());
         String client = "rotating-" + UUID.randomUUID().toString().substring(0, 8);
