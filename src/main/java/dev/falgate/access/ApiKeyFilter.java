@@ -25,7 +25,8 @@ import dev.falgate.web.Problems;
 import dev.falgate.web.RoutedPath;
 
 /**
- * Every {@code /v1/**} request needs {@code Authorization: Bearer <key>}; without a known key it is
+ * Every {@code /v1/**} request, and every one in fal's protocol ({@code /fal-ai/**}, {@code /fal/proxy}), needs
+ * {@code Authorization: Bearer <key>} (or {@code Key <key>}, as fal's clients send it); without a known key it is
  * answered 401 before anything else looks at it (the body limit, the route, the body), and a key over its rate
  * limit 429 with Retry-After. Scopes are checked per route by {@link ScopeCheck}, still before the body is read.
  */
@@ -35,6 +36,8 @@ class ApiKeyFilter extends OncePerRequestFilter {
 
     static final String CALLER_ATTRIBUTE = Caller.class.getName();
     private static final String BEARER = "bearer ";
+    /** What fal's clients send with {@code credentials}: {@code Authorization: Key <key>}. */
+    private static final String KEY = "key ";
 
     private final ApiKeyAuthenticator authenticator;
     private final SignedUrls signedUrls;
@@ -51,9 +54,11 @@ class ApiKeyFilter extends OncePerRequestFilter {
         this.clock = clock;
     }
 
+    /** falgate's API and the routes that speak fal's protocol ({@code facade}): fal's queue paths and the proxy. */
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !RoutedPath.of(request).startsWith("/v1/");
+        String path = RoutedPath.of(request);
+        return !path.startsWith("/v1/") && !path.startsWith("/fal-ai/") && !path.equals("/fal/proxy");
     }
 
     @Override
@@ -75,7 +80,7 @@ class ApiKeyFilter extends OncePerRequestFilter {
         if (caller.isEmpty()) {
             response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
             problems.write(response, HttpStatus.UNAUTHORIZED, "unauthorized",
-                    "A valid API key is required: send 'Authorization: Bearer <key>'.");
+                    "A valid API key is required: send 'Authorization: Bearer <key>' (or 'Key <key>').");
             return;
         }
         Integer limit = caller.get().rateLimitPerMinute();
@@ -106,11 +111,13 @@ class ApiKeyFilter extends OncePerRequestFilter {
             return Optional.empty(); // none, or two that a proxy in front may read differently from us
         }
         String header = headers.get(0);
-        if (header == null || header.length() <= BEARER.length()
-                || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-            return Optional.empty();
+        for (String scheme : List.of(BEARER, KEY)) {
+            if (header != null && header.length() > scheme.length()
+                    && header.regionMatches(true, 0, scheme, 0, scheme.length())) {
+                String key = header.substring(scheme.length()).strip();
+                return key.isEmpty() ? Optional.empty() : Optional.of(key);
+            }
         }
-        String key = header.substring(BEARER.length()).strip();
-        return key.isEmpty() ? Optional.empty() : Optional.of(key);
+        return Optional.empty();
     }
 }

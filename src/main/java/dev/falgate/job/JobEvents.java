@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -48,6 +49,7 @@ class JobEvents {
     private final JobResources resources;
     private final JsonMapper json;
     private final StreamSlots slots;
+    private final Format statusEvents;
     private final Map<UUID, Set<Stream>> streams = new ConcurrentHashMap<>();
     private final Set<UUID> changed = ConcurrentHashMap.newKeySet();
     /**
@@ -66,6 +68,7 @@ class JobEvents {
         this.resources = resources;
         this.json = json;
         this.slots = slots;
+        this.statusEvents = new Format("status", json::writeValueAsString);
     }
 
     /** The shared source: every watched job, read in one query, a few times a second; nothing when none is watched. */
@@ -76,16 +79,27 @@ class JobEvents {
         }
     }
 
+    /** How a stream shows the job: the event's name (null for none) and its data, from the job resource. */
+    record Format(String eventName, Function<JobResource, String> data) {
+    }
+
     private static final class Stream {
         final SseEmitter emitter;
         final StreamSlots.Slot slot;
+        final Format format;
         volatile String lastSent;
         volatile Instant lastWrite = Instant.now();
 
-        Stream(SseEmitter emitter, StreamSlots.Slot slot) {
+        Stream(SseEmitter emitter, StreamSlots.Slot slot, Format format) {
             this.emitter = emitter;
             this.slot = slot;
+            this.format = format;
         }
+    }
+
+    /** falgate's own format: a {@code status} event with the job resource as JSON. */
+    Format statusEvents() {
+        return statusEvents;
     }
 
     /**
@@ -94,7 +108,12 @@ class JobEvents {
      * meanwhile is neither missed nor sent before an older state.
      */
     SseEmitter stream(Caller caller, Job job) {
-        String first = json.writeValueAsString(resources.of(job));
+        return stream(caller, job, statusEvents());
+    }
+
+    /** As {@link #stream(Caller, Job)}, each event shown in {@code format}. */
+    SseEmitter stream(Caller caller, Job job, Format format) {
+        String first = format.data().apply(resources.of(job));
         UUID jobId = job.id();
         SseEmitter emitter = new SseEmitter(STREAM_TIMEOUT.toMillis());
         Stream[] opened = new Stream[1];
@@ -102,7 +121,7 @@ class JobEvents {
             end(jobId, opened[0]);
             emitter.complete();
         });
-        Stream stream = new Stream(emitter, slot);
+        Stream stream = new Stream(emitter, slot, format);
         opened[0] = stream;
         try {
             emitter.onCompletion(() -> end(jobId, stream));
@@ -152,9 +171,11 @@ class JobEvents {
             if (watching == null) {
                 continue;
             }
-            String data = json.writeValueAsString(resources.of(job));
+            JobResource resource = resources.of(job);
+            Map<Format, String> rendered = new java.util.HashMap<>(); // each format serialised once per job
             boolean terminal = job.status().isTerminal();
-            watching.forEach(stream -> send(job.id(), stream, data, terminal));
+            watching.forEach(stream -> send(job.id(), stream,
+                    rendered.computeIfAbsent(stream.format, format -> format.data().apply(resource)), terminal));
         }
     }
 
@@ -178,7 +199,8 @@ class JobEvents {
             return;
         }
         try {
-            stream.emitter.send(SseEmitter.event().name("status").data(data, MediaType.APPLICATION_JSON));
+            SseEmitter.SseEventBuilder event = SseEmitter.event().data(data, MediaType.APPLICATION_JSON);
+            stream.emitter.send(stream.format.eventName() == null ? event : event.name(stream.format.eventName()));
             stream.lastSent = data;
             stream.lastWrite = Instant.now();
             if (terminal) {

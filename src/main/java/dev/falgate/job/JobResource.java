@@ -12,7 +12,7 @@ import dev.falgate.web.Usd;
  * The job as callers see it (api.md, "The job resource"). JSON columns are passed through as stored; their schemas
  * (fal's input, fal's result, the error) are in {@link JobApiDocs}.
  */
-record JobResource(
+public record JobResource(
         UUID id,
         String client,
         JobStatus status,
