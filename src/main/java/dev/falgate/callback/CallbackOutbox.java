@@ -34,8 +34,8 @@ class CallbackOutbox {
     }
 
     /** An event claimed for one delivery attempt: what to send, and the lease token its outcome must carry. */
-    record Claim(String id, UUID jobId, String client, String url, String type, String payload, int attempts,
-            Instant giveUpAt, UUID token) {
+    record Claim(String id, UUID jobId, String client, String url, String type, String format, String payload,
+            int attempts, Instant giveUpAt, UUID token) {
     }
 
     /** What one attempt came to: the answer's status (null when none came) or the error, and how long it took. */
@@ -46,14 +46,16 @@ class CallbackOutbox {
         }
     }
 
-    void add(String id, UUID jobId, String client, String url, String type, String payload, Instant now,
+    void add(String id, UUID jobId, String client, String url, String type, String format, String payload, Instant now,
             Instant giveUpAt) {
         jdbc.sql("""
-                insert into callback_event (id, job_id, client, url, type, payload, created_at, next_attempt_at, give_up_at)
-                values (:id, :job, :client, :url, :type, :payload, :now, :now, :giveUp) on conflict (job_id) do nothing
+                insert into callback_event (id, job_id, client, url, type, format, payload, created_at, next_attempt_at,
+                                            give_up_at)
+                values (:id, :job, :client, :url, :type, :format, :payload, :now, :now, :giveUp)
+                on conflict (job_id) do nothing
                 """).param("id", id).param("job", jobId).param("client", client).param("url", url).param("type", type)
-                .param("payload", payload).param("now", Timestamp.from(now)).param("giveUp", Timestamp.from(giveUpAt))
-                .update();
+                .param("format", format).param("payload", payload).param("now", Timestamp.from(now))
+                .param("giveUp", Timestamp.from(giveUpAt)).update();
     }
 
     /**
@@ -76,11 +78,12 @@ class CallbackOutbox {
                                  and (lease_expires_at is null or lease_expires_at <= :now)
                                order by next_attempt_at limit :limit
                                for update skip locked)
-                returning id, job_id, client, url, type, payload, attempts, give_up_at, lease_token
+                returning id, job_id, client, url, type, format, payload, attempts, give_up_at, lease_token
                 """).param("until", Timestamp.from(leaseUntil)).param("now", Timestamp.from(now))
                 .param("busy", busy).param("perClient", perClient).param("limit", limit)
                 .query((row, n) -> new Claim(row.getString("id"), row.getObject("job_id", UUID.class),
-                        row.getString("client"), row.getString("url"), row.getString("type"), row.getString("payload"),
+                        row.getString("client"), row.getString("url"), row.getString("type"), row.getString("format"),
+                        row.getString("payload"),
                         row.getInt("attempts"), row.getTimestamp("give_up_at").toInstant(),
                         row.getObject("lease_token", UUID.class)))
                 .list();
@@ -117,13 +120,15 @@ class CallbackOutbox {
      * Makes the job's event due again now, retried afresh until {@code giveUpAt}, whatever became of it. A delivery
      * in flight loses its lease: its outcome is logged but the event is sent again. Empty when the job has none.
      */
-    Optional<Event> redeliver(UUID jobId, Instant now, Instant giveUpAt) {
+    Optional<Event> redeliver(UUID jobId, Instant now, Instant giveUpAt, Instant falGiveUpAt) {
         return jdbc.sql("""
-                update callback_event set status = 'pending', next_attempt_at = :now, give_up_at = :giveUp,
+                update callback_event set status = 'pending', next_attempt_at = :now,
+                       give_up_at = case when format = 'fal' then cast(:falGiveUp as timestamptz) else :giveUp end,
                        attempts = 0, lease_token = null, lease_expires_at = null, ended_at = null, delivered_at = null
                  where job_id = :job
                 returning id, type, url, status, attempts, created_at, next_attempt_at, delivered_at, last_error
-                """).param("now", Timestamp.from(now)).param("giveUp", Timestamp.from(giveUpAt)).param("job", jobId)
+                """).param("now", Timestamp.from(now)).param("giveUp", Timestamp.from(giveUpAt))
+                .param("falGiveUp", Timestamp.from(falGiveUpAt)).param("job", jobId)
                 .query((row, n) -> eventOf(row)).optional();
     }
 

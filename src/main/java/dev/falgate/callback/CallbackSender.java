@@ -40,8 +40,8 @@ final class CallbackSender {
         this.settings = settings;
     }
 
-    /** The headers Standard Webhooks defines, for one event at one time. */
-    record Signed(String id, long timestamp, String signature, String body) {
+    /** An event's body and the headers that sign it (Standard Webhooks', or fal's). */
+    record Signed(java.util.Map<String, String> headers, String body) {
     }
 
     /** Sends and returns the answer's status; any failure to get one is an exception. */
@@ -56,9 +56,7 @@ final class CallbackSender {
                 .clientConnector(new ReactorClientHttpConnector(http)).build()
                 .post().uri(target.url())
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("webhook-id", event.id())
-                .header("webhook-timestamp", Long.toString(event.timestamp()))
-                .header("webhook-signature", event.signature())
+                .headers(headers -> event.headers().forEach(headers::set))
                 .header("User-Agent", USER_AGENT)
                 .bodyValue(event.body())
                 .exchangeToMono(response -> {

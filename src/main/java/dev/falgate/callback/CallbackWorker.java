@@ -52,6 +52,9 @@ class CallbackWorker implements SmartLifecycle {
     private final CallbackSender sender;
     private final CallbackSettings settings;
     private final RetryBackoff backoff;
+    /** fal's schedule for its webhooks: 10 attempts spread over 2 hours. */
+    private final RetryBackoff falBackoff = new RetryBackoff(Duration.ofSeconds(10), Duration.ofMinutes(30));
+    private final WebhookSigningKeys falKeys;
     private final Clock clock;
     private final MeterRegistry meters;
     private final boolean enabled;
@@ -65,9 +68,10 @@ class CallbackWorker implements SmartLifecycle {
     });
     private final BackgroundLoop loop = new BackgroundLoop("falgate-callback-loop", this::runOnce, Duration.ofSeconds(1));
 
-    CallbackWorker(CallbackOutbox outbox, CallbackSecrets secrets, CallbackTargets targets, WebClient.Builder web,
-            CallbackSettings settings, Clock clock, MeterRegistry meters,
+    CallbackWorker(CallbackOutbox outbox, CallbackSecrets secrets, WebhookSigningKeys falKeys, CallbackTargets targets,
+            WebClient.Builder web, CallbackSettings settings, Clock clock, MeterRegistry meters,
             @Value("${falgate.worker.enabled:true}") boolean enabled) {
+        this.falKeys = falKeys;
         this.outbox = outbox;
         this.secrets = secrets;
         this.targets = targets;
@@ -158,9 +162,19 @@ class CallbackWorker implements SmartLifecycle {
             throws CallbackTargets.Refused, CallbackTargets.NoAnswer, UnknownHostException {
         CallbackTargets.Pinned target = targets.pin(claim.url());
         long timestamp = now.getEpochSecond();
-        String signature = CallbackSignature.header(secrets.signingNow(claim.client(), now), claim.id(), timestamp,
-                claim.payload());
-        return new Ready(target, new CallbackSender.Signed(claim.id(), timestamp, signature, claim.payload()));
+        Map<String, String> headers;
+        if (Callbacks.FAL_FORMAT.equals(claim.format())) {
+            // fal's own headers, the caller's client standing for fal's user id
+            String requestId = claim.jobId().toString();
+            headers = Map.of("X-Fal-Webhook-Request-Id", requestId, "X-Fal-Webhook-User-Id", claim.client(),
+                    "X-Fal-Webhook-Timestamp", Long.toString(timestamp),
+                    "X-Fal-Webhook-Signature", falKeys.sign(requestId, claim.client(), timestamp, claim.payload()));
+        } else {
+            headers = Map.of("webhook-id", claim.id(), "webhook-timestamp", Long.toString(timestamp),
+                    "webhook-signature", CallbackSignature.header(secrets.signingNow(claim.client(), now), claim.id(),
+                            timestamp, claim.payload()));
+        }
+        return new Ready(target, new CallbackSender.Signed(headers, claim.payload()));
     }
 
     private static Tried tried(CallbackOutbox.Claim claim, Instant started, long startedNanos, Integer status,
@@ -180,8 +194,10 @@ class CallbackWorker implements SmartLifecycle {
         } else if (status != null && status == 410) {
             outcome = CallbackOutbox.GONE;
         } else {
-            next = clock.instant().plus(backoff.after(claim.attempts()));
-            outcome = next.isAfter(claim.giveUpAt()) ? CallbackOutbox.FAILED : CallbackOutbox.PENDING;
+            boolean falFormat = Callbacks.FAL_FORMAT.equals(claim.format());
+            next = clock.instant().plus((falFormat ? falBackoff : backoff).after(claim.attempts()));
+            outcome = next.isAfter(claim.giveUpAt()) || (falFormat && claim.attempts() >= Callbacks.FAL_MAX_ATTEMPTS)
+                    ? CallbackOutbox.FAILED : CallbackOutbox.PENDING;
             if (outcome.equals(CallbackOutbox.FAILED)) {
                 next = null;
             }

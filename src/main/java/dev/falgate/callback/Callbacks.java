@@ -17,6 +17,7 @@ import org.springframework.stereotype.Component;
 
 import dev.falgate.web.ApiException;
 
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -29,6 +30,12 @@ import tools.jackson.databind.node.ObjectNode;
 public class Callbacks {
 
     private static final SecureRandom random = new SecureRandom();
+    /** Standard Webhooks ({@code /v1}'s callback_url) or fal's webhook format (the facade's fal_webhook). */
+    public static final String STANDARD_FORMAT = "standard";
+    public static final String FAL_FORMAT = "fal";
+    /** fal retries a webhook up to 10 times over 2 hours; falgate does the same for fal's format. */
+    static final java.time.Duration FAL_RETRY_FOR = java.time.Duration.ofHours(2);
+    static final int FAL_MAX_ATTEMPTS = 10;
 
     private final CallbackOutbox outbox;
     private final CallbackTargets targets;
@@ -64,13 +71,44 @@ public class Callbacks {
      * The job ended with a callback URL: its event goes into the outbox. Call it in the transaction that ends the job,
      * so the event exists exactly when the end does. {@code jobResource} is the job as callers see it, serialised.
      */
-    public void jobEnded(UUID jobId, String client, String url, String status, String jobResource) {
+    public void jobEnded(UUID jobId, String client, String url, String format, String status, String jobResource) {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         String id = "evt_" + newId();
         String type = "job." + status;
+        if (FAL_FORMAT.equals(format)) {
+            outbox.add(id, jobId, client, url, type, FAL_FORMAT, falWebhookBody(jobId, json.readTree(jobResource)), now,
+                    now.plus(FAL_RETRY_FOR));
+            return;
+        }
         ObjectNode event = json.createObjectNode().put("id", id).put("type", type).put("created_at", now.toString());
         event.set("data", json.readTree(jobResource));
-        outbox.add(id, jobId, client, url, type, json.writeValueAsString(event), now, now.plus(settings.retryFor()));
+        outbox.add(id, jobId, client, url, type, STANDARD_FORMAT, json.writeValueAsString(event), now,
+                now.plus(settings.retryFor()));
+    }
+
+    /**
+     * fal's webhook body for the ended job (fal-protocol.md): {@code OK} with fal's output, or {@code ERROR} with fal's
+     * error detail (falgate's own reason when fal gave none) and {@code error}.
+     */
+    private String falWebhookBody(UUID jobId, JsonNode job) {
+        ObjectNode body = json.createObjectNode().put("request_id", jobId.toString())
+                .put("gateway_request_id", jobId.toString());
+        if ("completed".equals(job.path("status").asString())) {
+            JsonNode output = json.readTree(job.path("result").toString());
+            if (output.path("video") instanceof ObjectNode video) {
+                video.remove("archive"); // being copied: the job resource shows the archive's URL once stored
+            }
+            body.put("status", "OK").set("payload", output);
+        } else {
+            JsonNode error = job.path("error");
+            String message = error.path("message").asString("the request was " + job.path("status").asString());
+            JsonNode detail = error.path("fal_detail");
+            ObjectNode payload = json.createObjectNode();
+            payload.set("detail", detail.isMissingNode() || detail.isNull()
+                    ? json.getNodeFactory().stringNode(message) : detail);
+            body.put("status", "ERROR").put("error", message).set("payload", payload);
+        }
+        return json.writeValueAsString(body);
     }
 
     @Schema(name = "CallbackEvent", description = "A job's terminal event and where its delivery stands")
@@ -114,7 +152,7 @@ public class Callbacks {
     /** Sends the job's terminal event again (same id), retried afresh; empty when the job has no event. */
     public Optional<EventView> redeliver(UUID jobId) {
         Instant now = clock.instant();
-        return outbox.redeliver(jobId, now, now.plus(settings.retryFor())).map(EventView::of);
+        return outbox.redeliver(jobId, now, now.plus(settings.retryFor()), now.plus(FAL_RETRY_FOR)).map(EventView::of);
     }
 
     private static String newId() {

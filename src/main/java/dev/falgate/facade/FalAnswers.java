@@ -131,6 +131,8 @@ class FalAnswers {
             ArrayNode loc = fault.putArray("loc");
             if (problem.field().equals("Idempotency-Key")) {
                 loc.add("header").add("Idempotency-Key");
+            } else if (problem.field().equals("callback_url")) {
+                loc.add("query").add("fal_webhook");
             } else {
                 loc.add("body");
                 String path = problem.field().replaceFirst("^(input|body)\\.?", "");

@@ -2,7 +2,6 @@ package dev.falgate.facade;
 
 import java.net.URI;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Semaphore;
 
 import io.swagger.v3.oas.annotations.Operation;
@@ -29,7 +28,6 @@ import dev.falgate.access.Scope;
 import dev.falgate.job.JobOperations;
 import dev.falgate.job.JobResource;
 import dev.falgate.web.ApiException;
-import dev.falgate.web.FieldProblem;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -80,14 +78,14 @@ class FalQueueController {
         }
     }
 
+    /** The job for fal's input; {@code fal_webhook}, if given, is its callback in fal's webhook format. */
     private JobResource accept(Caller caller, JsonNode input, String falWebhook, String idempotencyKey) {
-        if (falWebhook != null) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "validation_failed", "fal_webhook is not supported yet",
-                    List.of(new FieldProblem("fal_webhook", "is not supported yet")));
-        }
         ObjectNode body = json.createObjectNode();
         body.set("input", input);
-        return jobs.submit(caller, body, idempotencyKey).job();
+        if (falWebhook != null) {
+            body.put("callback_url", falWebhook);
+        }
+        return jobs.submit(caller, body, idempotencyKey, falWebhook != null).job();
     }
 
     @Operation(operationId = "falStatus", summary = "fal's queue status")

@@ -71,6 +71,8 @@ class Job extends StoredOnce<UUID> {
     private Instant refusedSince;
     private Instant deadlineAt;
     private String callbackUrl;
+    /** {@code standard} (Standard Webhooks, {@code /v1}) or {@code fal} (fal's webhook format, the facade's fal_webhook). */
+    private String callbackFormat = "standard";
 
     private Instant createdAt;
     private Instant submittedAt;
@@ -92,9 +94,11 @@ class Job extends StoredOnce<UUID> {
      * at {@code deadline} at the latest.
      */
     static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price,
-            String idempotencyKey, String requestHash, Instant now, Instant deadline, String callbackUrl) {
+            String idempotencyKey, String requestHash, Instant now, Instant deadline, String callbackUrl,
+            String callbackFormat) {
         Job job = new Job();
         job.callbackUrl = callbackUrl;
+        job.callbackFormat = callbackFormat;
         job.idempotencyKey = idempotencyKey;
         job.requestHash = requestHash;
         job.id = UUID.randomUUID();
@@ -371,4 +375,5 @@ class Job extends StoredOnce<UUID> {
     Instant refusedSince() { return refusedSince; }
     Instant deadlineAt() { return deadlineAt; }
     String callbackUrl() { return callbackUrl; }
+    String callbackFormat() { return callbackFormat; }
 }

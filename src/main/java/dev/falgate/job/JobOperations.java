@@ -29,9 +29,13 @@ public class JobOperations {
     public record Submitted(JobResource job, boolean replayed) {
     }
 
-    /** Submits {@code body} ({@code {"input": …, "metadata": …}}) as {@code POST /v1/jobs} does. */
-    public Submitted submit(Caller caller, JsonNode body, String idempotencyKey) {
-        JobService.Submission submission = jobs.accept(caller, body, idempotencyKey);
+    /**
+     * Submits {@code body} ({@code {"input": …, "metadata": …, "callback_url": …}}) as {@code POST /v1/jobs} does;
+     * with {@code falWebhookFormat} its callback is delivered as fal's webhook (the facade's {@code fal_webhook}).
+     */
+    public Submitted submit(Caller caller, JsonNode body, String idempotencyKey, boolean falWebhookFormat) {
+        JobService.Submission submission = jobs.accept(caller, body, idempotencyKey,
+                falWebhookFormat ? "fal" : "standard");
         return new Submitted(resources.of(submission.job()), submission.replayed());
     }
 

@@ -94,6 +94,11 @@ public class JobService {
      * first, another body is refused, and the unique index decides between concurrent first uses.
      */
     Submission accept(Caller caller, JsonNode body, String idempotencyKey) {
+        return accept(caller, body, idempotencyKey, "standard");
+    }
+
+    /** As {@link #accept(Caller, JsonNode, String)}, its callback (if any) delivered in {@code callbackFormat}. */
+    Submission accept(Caller caller, JsonNode body, String idempotencyKey, String callbackFormat) {
         String key = checkedIdempotencyKey(idempotencyKey);
         ExtendRequestValidator.ValidRequest request = validator.validate(body);
         String hash = key == null ? null : canonicalHash(body);
@@ -107,7 +112,7 @@ public class JobService {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Job job = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
                 request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
-                now, now.plus(workerSettings.jobMaxAge()), request.callbackUrl());
+                now, now.plus(workerSettings.jobMaxAge()), request.callbackUrl(), callbackFormat);
         GroupCommit.Outcome outcome;
         try {
             outcome = groupCommit.insert(job);

@@ -244,8 +244,8 @@ class JobWriter {
                 archive.requestCopy(job.id(), job.videoUrl(), reportedFileSize(job)); // copied after commit, by any instance
             }
             if (job.callbackUrl() != null) { // sent after commit, by any instance; the body is the job as it ended
-                callbacks.jobEnded(job.id(), job.client(), job.callbackUrl(), job.status().value(),
-                        json.writeValueAsString(resources.of(job)));
+                callbacks.jobEnded(job.id(), job.client(), job.callbackUrl(), job.callbackFormat(),
+                        job.status().value(), json.writeValueAsString(resources.of(job)));
             }
             spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
         }
