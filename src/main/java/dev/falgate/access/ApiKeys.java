@@ -27,13 +27,14 @@ class ApiKeys {
 
     void insert(ApiKey key, String hash) {
         jdbc.sql("""
-                insert into api_key (id, client, name, scopes, key_hash, key_prefix, rate_limit_per_minute, created_at)
-                values (:id, :client, :name, :scopes::text[], :hash, :prefix, :limit, :created)
+                insert into api_key (id, client, name, scopes, key_hash, key_prefix, rate_limit_per_minute, sandbox,
+                                     created_at)
+                values (:id, :client, :name, :scopes::text[], :hash, :prefix, :limit, :sandbox, :created)
                 """)
                 .param("id", key.id()).param("client", key.client()).param("name", key.name())
                 .param("scopes", "{" + String.join(",", key.scopes().stream().map(Scope::value).sorted().toList()) + "}")
                 .param("hash", hash).param("prefix", key.prefix()).param("limit", key.rateLimitPerMinute())
-                .param("created", Timestamp.from(key.createdAt()))
+                .param("sandbox", key.sandbox()).param("created", Timestamp.from(key.createdAt()))
                 .update();
     }
 
@@ -66,7 +67,7 @@ class ApiKeys {
         Timestamp lastUsed = row.getTimestamp("last_used_at");
         Timestamp revoked = row.getTimestamp("revoked_at");
         return new ApiKey(row.getObject("id", UUID.class), row.getString("client"), row.getString("name"), scopes,
-                row.getString("key_prefix"), (Integer) row.getObject("rate_limit_per_minute"),
+                row.getString("key_prefix"), (Integer) row.getObject("rate_limit_per_minute"), row.getBoolean("sandbox"),
                 row.getTimestamp("created_at").toInstant(), lastUsed == null ? null : lastUsed.toInstant(),
                 revoked == null ? null : revoked.toInstant());
     }

@@ -6,9 +6,10 @@ import java.util.UUID;
 
 /**
  * Who is calling: the client an API key belongs to, the scopes it holds, and (for keys made through the
- * admin API) the key's id and rate limit. Never carries the secret.
+ * admin API) the key's id, rate limit and whether it is a sandbox key (its jobs never reach fal). Never carries the
+ * secret.
  */
-public record Caller(String client, Set<Scope> scopes, UUID keyId, Integer rateLimitPerMinute) {
+public record Caller(String client, Set<Scope> scopes, UUID keyId, Integer rateLimitPerMinute, boolean sandbox) {
 
     public Caller {
         scopes = Set.copyOf(scopes);

@@ -48,28 +48,30 @@ class KeyController {
             @Pattern(regexp = "[^\\p{Cntrl}\\p{Cs}]*", message = "must not contain control characters (CR, LF, NUL, ...)")
             String name,
             @Schema(description = "Requests a minute; without it the key has no rate limit")
-            @Min(1) @Max(1_000_000) Integer rateLimitPerMinute) {
+            @Min(1) @Max(1_000_000) Integer rateLimitPerMinute,
+            @Schema(description = "A sandbox key: its jobs run on falgate's built-in fal simulator, never on fal, and "
+                    + "cost 0.00") Boolean sandbox) {
     }
 
     record CreatedKey(UUID id, String client, List<String> scopes, String name,
             @Schema(description = "The secret: shown here once, stored only as a hash") String key,
-            @Schema(nullable = true) Integer rateLimitPerMinute, Instant createdAt) {
+            @Schema(nullable = true) Integer rateLimitPerMinute, boolean sandbox, Instant createdAt) {
 
         static CreatedKey of(KeyService.NewKey created) {
             ApiKey key = created.key();
             return new CreatedKey(key.id(), key.client(), scopeNames(key), key.name(), created.secret(),
-                    key.rateLimitPerMinute(), key.createdAt());
+                    key.rateLimitPerMinute(), key.sandbox(), key.createdAt());
         }
     }
 
     record KeyView(UUID id, String client, List<String> scopes, String name,
             @Schema(description = "The secret's first characters, to tell keys apart") String keyPrefix,
-            @Schema(nullable = true) Integer rateLimitPerMinute, Instant createdAt,
+            @Schema(nullable = true) Integer rateLimitPerMinute, boolean sandbox, Instant createdAt,
             @Schema(nullable = true) Instant lastUsedAt, @Schema(nullable = true) Instant revokedAt) {
 
         static KeyView of(ApiKey key) {
             return new KeyView(key.id(), key.client(), scopeNames(key), key.name(), key.prefix(), key.rateLimitPerMinute(),
-                    key.createdAt(), key.lastUsedAt(), key.revokedAt());
+                    key.sandbox(), key.createdAt(), key.lastUsedAt(), key.revokedAt());
         }
     }
 

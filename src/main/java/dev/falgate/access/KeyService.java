@@ -57,10 +57,10 @@ class KeyService {
         String secret = ApiKeyAuthenticator.newSecret();
         ApiKey key = new ApiKey(UUID.randomUUID(), request.client(), request.name(), scopes,
                 secret.substring(0, ApiKeyAuthenticator.SECRET_PREFIX.length() + 6), request.rateLimitPerMinute(),
-                clock.instant().truncatedTo(ChronoUnit.MICROS), null, null);
+                Boolean.TRUE.equals(request.sandbox()), clock.instant().truncatedTo(ChronoUnit.MICROS), null, null);
         keys.insert(key, ApiKeyAuthenticator.hashOf(secret));
-        log.info("API key {} ({}) created for client {} with scopes {}", key.id(), key.name(), key.client(),
-                scopes.stream().map(Scope::value).sorted().toList());
+        log.info("API key {} ({}) created for client {} with scopes {}{}", key.id(), key.name(), key.client(),
+                scopes.stream().map(Scope::value).sorted().toList(), key.sandbox() ? " (sandbox)" : "");
         return new NewKey(key, secret);
     }
 

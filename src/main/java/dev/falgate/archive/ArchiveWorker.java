@@ -23,6 +23,7 @@ import org.springframework.web.reactive.function.client.WebClient;
 
 import dev.falgate.BackgroundLoop;
 import dev.falgate.RetryBackoff;
+import dev.falgate.sandbox.Sandbox;
 import dev.falgate.web.AllowedHosts;
 
 /**
@@ -56,13 +57,15 @@ class ArchiveWorker implements SmartLifecycle {
     private final BackgroundLoop loop = new BackgroundLoop("falgate-archive-loop", this::runOnce, Duration.ofSeconds(1));
 
     ArchiveWorker(Archive archive, ArchiveCopies copies, ArchiveSettings settings, WebClient.Builder web, Clock clock,
-            MeterRegistry meters, @Value("${falgate.worker.enabled:true}") boolean enabled) {
+            MeterRegistry meters, Sandbox sandbox, @Value("${falgate.worker.enabled:true}") boolean enabled) {
         this.meters = meters;
         this.archive = archive;
         this.copies = copies;
         this.settings = settings;
-        this.fetcher = new MediaFetcher(web.build(), new AllowedHosts(settings.allowedHosts()),
-                settings.maxBytes().toBytes());
+        // fal's media hosts, and the sandbox's simulator, whose sample video sandbox jobs return
+        List<String> allowed = new java.util.ArrayList<>(settings.allowedHosts());
+        allowed.add(sandbox.origin().toString());
+        this.fetcher = new MediaFetcher(web.build(), new AllowedHosts(allowed), settings.maxBytes().toBytes());
         this.clock = clock;
         this.enabled = enabled;
         this.backoff = new RetryBackoff(settings.retryBase(), settings.retryCap());

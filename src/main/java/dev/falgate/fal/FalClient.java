@@ -7,6 +7,7 @@ import java.net.NoRouteToHostException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -21,6 +22,7 @@ import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLHandshakeException;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
@@ -84,6 +86,18 @@ public class FalClient {
                 .defaultHeader(HttpHeaders.AUTHORIZATION, "Key " + settings.key().strip())
                 .codecs(codecs -> codecs.defaultCodecs().maxInMemorySize(MAX_ANSWER_BYTES))
                 .build();
+    }
+
+    /**
+     * A client of the sandbox's built-in simulator ({@code sandbox.Sandbox}): fal's protocol at {@code baseUrl}, with
+     * the simulator's own key, no webhooks, and its calls kept out of fal's metrics and health. It never reaches fal.
+     */
+    public static FalClient ofSimulator(URI baseUrl, String key, WebClient.Builder builder, JsonMapper json,
+            Clock clock) {
+        SimpleMeterRegistry unexported = new SimpleMeterRegistry();
+        FalSettings settings = new FalSettings(key, baseUrl, "fal-ai/ltx-video-v097/extend", Duration.ofSeconds(5),
+                Duration.ofSeconds(30), null, URI.create(baseUrl + "/v1"), null, null);
+        return new FalClient(settings, builder, json, new FalAccessMonitor(clock, unexported), unexported);
     }
 
     public String endpointId() {

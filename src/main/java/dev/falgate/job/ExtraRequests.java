@@ -24,7 +24,6 @@ class ExtraRequests {
 
     private static final Logger log = LoggerFactory.getLogger(ExtraRequests.class);
 
-    private final FalClient fal;
     private final JobWriter writer;
     private final FollowRound follow;
     private final JobRepository jobs;
@@ -32,9 +31,8 @@ class ExtraRequests {
     private final JobMetrics metrics;
     private final WorkerSettings settings;
 
-    ExtraRequests(FalClient fal, JobWriter writer, FollowRound follow, JobRepository jobs, FalRequestLedger ledger,
+    ExtraRequests(JobWriter writer, FollowRound follow, JobRepository jobs, FalRequestLedger ledger,
             JobMetrics metrics, WorkerSettings settings) {
-        this.fal = fal;
         this.writer = writer;
         this.follow = follow;
         this.jobs = jobs;
@@ -67,8 +65,8 @@ class ExtraRequests {
             if (extra.cancelRequestedAt() == null) {
                 follow.askFalToCancel(round, request);
             }
-            StatusOutcome status = fal.status(request);
-            ResultOutcome result = status instanceof StatusOutcome.Completed ? fal.result(request) : null;
+            StatusOutcome status = round.fal.status(request);
+            ResultOutcome result = status instanceof StatusOutcome.Completed ? round.fal.result(request) : null;
             if (result == null || result instanceof ResultOutcome.Unavailable) {
                 writer.keepingLease(round, "count a look at a fal request",
                         j -> writer.entryOf(round, requestId).countSettleAttempt());

@@ -130,7 +130,8 @@ class FalNews {
         if (known != null) {
             return known.learnedVia().equals("submit") ? Ownership.CREATED : Ownership.KNOWN;
         }
-        if (!jobs.existsById(jobId)) {
+        if (jobs.findById(jobId).map(job -> job.isSandbox()).orElse(true)) {
+            // no such job, or a sandbox job, which fal never holds: never asked about at fal
             return Ownership.NO_SUCH_JOB;
         }
         StatusOutcome status = fal.status(new FalRequest(requestId, null, null, null));

@@ -28,14 +28,12 @@ class FollowRound {
 
     private static final Logger log = LoggerFactory.getLogger(FollowRound.class);
 
-    private final FalClient fal;
     private final JobWriter writer;
     private final FalRequestLedger ledger;
     private final WorkerSettings settings;
     private final JsonMapper json;
 
-    FollowRound(FalClient fal, JobWriter writer, FalRequestLedger ledger, WorkerSettings settings, JsonMapper json) {
-        this.fal = fal;
+    FollowRound(JobWriter writer, FalRequestLedger ledger, WorkerSettings settings, JsonMapper json) {
         this.writer = writer;
         this.ledger = ledger;
         this.settings = settings;
@@ -48,9 +46,9 @@ class FollowRound {
         if (job.isCancelRequested() && !reportedDone) {
             askFalToCancel(round, request);
         }
-        StatusOutcome status = reportedDone ? new StatusOutcome.Completed(null, null, null) : fal.status(request);
+        StatusOutcome status = reportedDone ? new StatusOutcome.Completed(null, null, null) : round.fal.status(request);
         Instant now = writer.now();
-        Instant nextPoll = now.plus(pollDelay(job, now));
+        Instant nextPoll = now.plus(pollDelay(round.fal, job, now));
         if (status instanceof StatusOutcome.InQueue queued) {
             writer.write(round, "note queue position", j -> j.markInQueue(queued.queuePosition(), now, nextPoll));
         } else if (status instanceof StatusOutcome.InProgress) {
@@ -80,7 +78,7 @@ class FollowRound {
         if (entry == null || entry.cancelRequestedAt() != null) {
             return;
         }
-        CancelOutcome answer = fal.cancel(request);
+        CancelOutcome answer = round.fal.cancel(request);
         log.info("Job {}: asked fal to cancel request {}: {}", round.claim.jobId(), request.requestId(), answer);
         if (answer != CancelOutcome.UNAVAILABLE) {
             Instant now = writer.now();
@@ -91,7 +89,7 @@ class FollowRound {
 
     private void finish(Job job, Round round, FalRequest request, StatusOutcome.Completed completed,
             Instant retryAt) {
-        ResultOutcome result = fal.result(request);
+        ResultOutcome result = round.fal.result(request);
         Instant now = writer.now();
         String requestId = request.requestId();
         if (result instanceof ResultOutcome.Unavailable unavailable) {
@@ -178,7 +176,7 @@ class FollowRound {
      * Poll often at first, then at most ten times per order of magnitude of time at fal, up to the cap. With
      * fal's webhooks on, the webhook brings the news and polling is only the slow fallback.
      */
-    private Duration pollDelay(Job job, Instant now) {
+    private Duration pollDelay(FalClient fal, Job job, Instant now) {
         if (fal.webhooksEnabled()) {
             return settings.webhookPollInterval();
         }

@@ -178,7 +178,9 @@ class GroupCommit {
                 continue;
             }
             try {
-                admission.admit(job.client(), job.priceUsd());
+                if (!job.isSandbox()) { // sandbox jobs are free and stay out of budgets
+                    admission.admit(job.client(), job.priceUsd());
+                }
             } catch (ApiException refused) {
                 outcomes.put(pending, refused);
                 continue;

@@ -71,6 +71,8 @@ class Job extends StoredOnce<UUID> {
     private Instant refusedSince;
     private Instant deadlineAt;
     private String callbackUrl;
+    /** A sandbox key's job: run by the sandbox's simulator, never by fal, and free. */
+    private boolean sandbox;
     /** {@code standard} (Standard Webhooks, {@code /v1}) or {@code fal} (fal's webhook format, the facade's fal_webhook). */
     private String callbackFormat = "standard";
 
@@ -95,8 +97,9 @@ class Job extends StoredOnce<UUID> {
      */
     static Job accept(String client, String endpointId, String input, String metadata, BigDecimal price,
             String idempotencyKey, String requestHash, Instant now, Instant deadline, String callbackUrl,
-            String callbackFormat) {
+            String callbackFormat, boolean sandbox) {
         Job job = new Job();
+        job.sandbox = sandbox;
         job.callbackUrl = callbackUrl;
         job.callbackFormat = callbackFormat;
         job.idempotencyKey = idempotencyKey;
@@ -375,5 +378,6 @@ class Job extends StoredOnce<UUID> {
     Instant refusedSince() { return refusedSince; }
     Instant deadlineAt() { return deadlineAt; }
     String callbackUrl() { return callbackUrl; }
+    boolean isSandbox() { return sandbox; }
     String callbackFormat() { return callbackFormat; }
 }

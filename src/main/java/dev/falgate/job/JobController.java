@@ -135,6 +135,8 @@ class JobController {
             maximum = "" + JobService.MAX_PAGE, defaultValue = "" + JobService.DEFAULT_PAGE))
     @Parameter(name = "cursor", in = ParameterIn.QUERY, description = "`next_cursor` of the page before",
             schema = @Schema(type = "string"))
+    @Parameter(name = "sandbox", in = ParameterIn.QUERY, description = "true: sandbox keys' jobs alone; default false "
+            + "(true for a sandbox key)", schema = @Schema(type = "boolean"))
     @ApiResponse(responseCode = "200", description = "A page of jobs, or with Accept: text/csv every matching job",
             content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,

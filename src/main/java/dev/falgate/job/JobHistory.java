@@ -53,7 +53,8 @@ class JobHistory {
      * What to list: every filter is optional; {@code client} is already narrowed to what the caller may see;
      * {@code limit} is null when the caller named none.
      */
-    record Filter(JobStatus status, String client, Instant createdFrom, Instant createdTo, Cursor after, Integer limit) {
+    record Filter(JobStatus status, String client, Instant createdFrom, Instant createdTo, Cursor after, Integer limit,
+            boolean sandbox) {
     }
 
     /** The position after the last job of a page. Opaque to callers: base64url of "epoch micros:id". */
@@ -114,7 +115,7 @@ class JobHistory {
             MapSqlParameterSource params = new MapSqlParameterSource();
             int pageSize = (int) Math.min(CSV_PAGE, left);
             Filter page = new Filter(filter.status(), filter.client(), filter.createdFrom(), filter.createdTo(), after,
-                    null);
+                    null, filter.sandbox());
             String sql = "select id, client, status, created_at, submitted_at, started_at, completed_at, fal_request_id, "
                     + "attempts, cost_usd, seed, video_url, error from job" + where(page, params)
                     + " order by created_at desc, id desc limit :limit";
@@ -138,7 +139,7 @@ class JobHistory {
     }
 
     private static String where(Filter filter, MapSqlParameterSource params) {
-        StringBuilder where = new StringBuilder(" where true");
+        StringBuilder where = new StringBuilder(filter.sandbox() ? " where sandbox" : " where not sandbox");
         if (filter.status() != null) {
             where.append(" and status = :status");
             params.addValue("status", filter.status().value());
@@ -170,7 +171,7 @@ class JobHistory {
                 Usd.format(row.getBigDecimal("cost_usd")), row.getString("error"), row.getInt("attempts"),
                 instant(row, "cancel_requested_at"), instant(row, "created_at"), instant(row, "submitted_at"),
                 instant(row, "started_at"), instant(row, "completed_at"), instant(row, "deadline_at"),
-                row.getString("callback_url"));
+                row.getString("callback_url"), row.getBoolean("sandbox"));
     }
 
     private String csvRow(ResultSet row) throws SQLException {

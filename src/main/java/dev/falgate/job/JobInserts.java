@@ -28,13 +28,14 @@ class JobInserts {
     private static final String INSERT = """
             insert into job (id, client, status, endpoint_id, input, metadata, price_usd, attempts, next_attempt_at,
                              idempotency_key, request_hash, created_at, updated_at, deadline_at, callback_url,
-                             callback_format)
+                             callback_format, sandbox)
             select id, client, status, endpoint_id, input::json, metadata::json, price_usd, 0, created_at,
-                   idempotency_key, request_hash, created_at, created_at, deadline_at, callback_url, callback_format
+                   idempotency_key, request_hash, created_at, created_at, deadline_at, callback_url, callback_format,
+                   sandbox::boolean
             from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[],
-                        ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[])
+                        ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[])
                  as accepted (id, client, status, endpoint_id, input, metadata, price_usd, idempotency_key,
-                              request_hash, created_at, deadline_at, callback_url, callback_format)
+                              request_hash, created_at, deadline_at, callback_url, callback_format, sandbox)
             on conflict do nothing
             returning id
             """;
@@ -58,7 +59,7 @@ class JobInserts {
             for (Function<Job, Object> field : List.<Function<Job, Object>>of(Job::id, Job::client,
                     job -> job.status().value(), Job::endpointId, Job::input, Job::metadata,
                     job -> job.priceUsd().toPlainString(), Job::idempotencyKey, Job::requestHash, Job::createdAt, Job::deadlineAt,
-                    Job::callbackUrl, Job::callbackFormat)) {
+                    Job::callbackUrl, Job::callbackFormat, Job::isSandbox)) {
                 insert.setArray(++column, texts(connection, accepted, field));
             }
             return insert;

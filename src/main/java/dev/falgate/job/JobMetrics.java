@@ -57,7 +57,7 @@ class JobMetrics {
     void entered(Job job) {
         Counter.builder("falgate.jobs").description("Jobs entering a status, per client")
                 .tag("status", job.status().value()).tag("client", job.client()).register(meters).increment();
-        if (job.status().isTerminal()) {
+        if (job.status().isTerminal() && !job.isSandbox()) {
             booked(job.client(), job.costUsd());
         }
     }

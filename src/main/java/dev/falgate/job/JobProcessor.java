@@ -19,8 +19,10 @@ class JobProcessor {
     private final SubmitRound submit;
     private final FollowRound follow;
     private final ExtraRequests extras;
+    private final FalClients clients;
 
-    JobProcessor(JobWriter writer, SubmitRound submit, FollowRound follow, ExtraRequests extras) {
+    JobProcessor(JobWriter writer, SubmitRound submit, FollowRound follow, ExtraRequests extras, FalClients clients) {
+        this.clients = clients;
         this.writer = writer;
         this.submit = submit;
         this.follow = follow;
@@ -47,6 +49,7 @@ class JobProcessor {
         if (job == null || !job.isLeasedWith(claim.token())) {
             return;
         }
+        round.fal = clients.of(job);
         try {
             if (job.isPastDeadline(writer.now())) {
                 follow.endAtDeadline(job, round);

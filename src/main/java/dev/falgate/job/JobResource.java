@@ -32,17 +32,19 @@ public record JobResource(
         @Schema(nullable = true) Instant startedAt,
         @Schema(nullable = true) Instant completedAt,
         @Schema(description = "When the job ends failed (deadline_exceeded) at the latest, if it has not ended before") Instant deadlineAt,
-        @Schema(nullable = true, description = "Where the job's signed terminal event is sent, as given on submit") String callbackUrl) {
+        @Schema(nullable = true, description = "Where the job's signed terminal event is sent, as given on submit") String callbackUrl,
+        @Schema(description = "A sandbox key's job: run by falgate's built-in fal simulator, never by fal; costs 0.00")
+        boolean sandbox) {
 
     /** The same resource with another {@code result} (the archive's view added to it). */
     JobResource withResult(String newResult) {
         return new JobResource(id, client, status, input, metadata, falRequestId, queuePosition, newResult, costUsd,
-                error, attempts, cancelRequestedAt, createdAt, submittedAt, startedAt, completedAt, deadlineAt, callbackUrl);
+                error, attempts, cancelRequestedAt, createdAt, submittedAt, startedAt, completedAt, deadlineAt, callbackUrl, sandbox);
     }
 
     static JobResource of(Job job) {
         return new JobResource(job.id(), job.client(), job.status(), job.input(), job.metadata(), job.falRequestId(),
                 job.queuePosition(), job.result(), Usd.format(job.costUsd()), job.error(), job.attempts(), job.cancelRequestedAt(), job.createdAt(),
-                job.submittedAt(), job.startedAt(), job.completedAt(), job.deadlineAt(), job.callbackUrl());
+                job.submittedAt(), job.startedAt(), job.completedAt(), job.deadlineAt(), job.callbackUrl(), job.isSandbox());
     }
 }

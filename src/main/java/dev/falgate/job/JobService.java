@@ -46,7 +46,7 @@ public class JobService {
     static final int MAX_PAGE = 200;
     static final int DEFAULT_PAGE = 50;
     private static final List<String> HISTORY_PARAMETERS = List.of("status", "client", "created_from", "created_to",
-            "limit", "cursor");
+            "limit", "cursor", "sandbox");
 
     private final JobRepository jobs;
     private final ExtendRequestValidator validator;
@@ -108,11 +108,12 @@ public class JobService {
                 return replay(earlier.get(), hash);
             }
         }
-        BigDecimal price = pricing.priceOf(endpointId);
+        // a sandbox key's job never reaches fal and costs nothing
+        BigDecimal price = caller.sandbox() ? new BigDecimal("0.00") : pricing.priceOf(endpointId);
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Job job = Job.accept(caller.client(), endpointId, json.writeValueAsString(request.input()),
                 request.metadata() == null ? null : json.writeValueAsString(request.metadata()), price, key, hash,
-                now, now.plus(workerSettings.jobMaxAge()), request.callbackUrl(), callbackFormat);
+                now, now.plus(workerSettings.jobMaxAge()), request.callbackUrl(), callbackFormat, caller.sandbox());
         GroupCommit.Outcome outcome;
         try {
             outcome = groupCommit.insert(job);
@@ -238,10 +239,18 @@ public class JobService {
             }
         }
         Integer limit = limitParameter(query, errors);
+        boolean sandbox = caller.sandbox(); // a sandbox key's history is its sandbox jobs, unless it asks otherwise
+        if (query.containsKey("sandbox")) {
+            if (query.get("sandbox").equals("true") || query.get("sandbox").equals("false")) {
+                sandbox = Boolean.parseBoolean(query.get("sandbox"));
+            } else {
+                errors.add(new FieldProblem("sandbox", "must be true or false"));
+            }
+        }
         if (!errors.isEmpty()) {
             throw ApiException.validationFailed(errors);
         }
-        return new JobHistory.Filter(status, client, from, to, cursor, limit);
+        return new JobHistory.Filter(status, client, from, to, cursor, limit, sandbox);
     }
 
     /** {@code limit}: 1..200, or null when absent (a page then has 50, a CSV every matching row). */

@@ -247,7 +247,9 @@ class JobWriter {
                 callbacks.jobEnded(job.id(), job.client(), job.callbackUrl(), job.callbackFormat(),
                         job.status().value(), json.writeValueAsString(resources.of(job)));
             }
-            spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
+            if (!job.isSandbox()) { // free, and out of spend
+                spendBook.jobEnded(job.client(), job.completedAt(), job.costUsd());
+            }
         }
     }
 
@@ -255,8 +257,10 @@ class JobWriter {
     void rebook(Round round, Job job, Instant now) {
         BigDecimal before = job.costUsd();
         job.rebook(bookedCost(round), now);
-        metrics.booked(job.client(), job.costUsd().subtract(before));
-        spendBook.jobRebooked(job.client(), job.completedAt(), job.costUsd().subtract(before));
+        if (!job.isSandbox()) {
+            metrics.booked(job.client(), job.costUsd().subtract(before));
+            spendBook.jobRebooked(job.client(), job.completedAt(), job.costUsd().subtract(before));
+        }
     }
 
     /** fal's {@code video.file_size}, which the archived copy must match; null when fal did not say. */

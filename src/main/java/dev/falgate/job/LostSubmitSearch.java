@@ -44,12 +44,10 @@ class LostSubmitSearch {
     record Unavailable(String reason) implements Finding {
     }
 
-    private final FalClient fal;
     private final FalRequestLedger ledger;
     private final JsonMapper json;
 
-    LostSubmitSearch(FalClient fal, FalRequestLedger ledger, JsonMapper json) {
-        this.fal = fal;
+    LostSubmitSearch(FalRequestLedger ledger, JsonMapper json) {
         this.ledger = ledger;
         this.json = json;
     }
@@ -59,7 +57,7 @@ class LostSubmitSearch {
      * {@code started_at} may be when the request began to run, long after it was created, so the window does not
      * end at the submit's answer.
      */
-    Finding search(String inputJson, Instant submitStartedAt, Instant now) {
+    Finding search(FalClient fal, String inputJson, Instant submitStartedAt, Instant now) {
         JsonNode input = json.readTree(inputJson);
         Instant start = submitStartedAt.minus(MARGIN);
         Instant end = now.plus(MARGIN);

@@ -1,6 +1,8 @@
 package dev.falgate.job;
 
 import java.util.List;
+
+import dev.falgate.fal.FalClient;
 import dev.falgate.ledger.FalRequestEntry;
 
 /** One round of work on one claimed job: its lease, and what the round's writes found out along the way. */
@@ -15,6 +17,8 @@ final class Round {
     boolean submitBegun;
     /** The job's ledger as read in the current write, under the job's row lock; null until that write needs it. */
     List<FalRequestEntry> ledger;
+    /** Where the job's requests live: fal, or for a sandbox job the built-in simulator (set once the job is read). */
+    FalClient fal;
 
     Round(JobClaims.Claim claim) {
         this.claim = claim;

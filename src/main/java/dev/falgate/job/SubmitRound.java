@@ -23,15 +23,13 @@ class SubmitRound {
 
     private static final Logger log = LoggerFactory.getLogger(SubmitRound.class);
 
-    private final FalClient fal;
     private final JobWriter writer;
     private final LostSubmitSearch lostSubmits;
     private final JobMetrics metrics;
     private final WorkerSettings settings;
 
-    SubmitRound(FalClient fal, JobWriter writer, LostSubmitSearch lostSubmits, JobMetrics metrics,
+    SubmitRound(JobWriter writer, LostSubmitSearch lostSubmits, JobMetrics metrics,
             WorkerSettings settings) {
-        this.fal = fal;
         this.writer = writer;
         this.lostSubmits = lostSubmits;
         this.metrics = metrics;
@@ -52,7 +50,7 @@ class SubmitRound {
         if (!round.submitBegun && !writer.keepingLease(round, "begin submit", j -> j.beginSubmit(now))) {
             return;
         }
-        SubmitOutcome outcome = fal.submit(job.input(), job.id());
+        SubmitOutcome outcome = round.fal.submit(job.input(), job.id());
         Instant answered = writer.now();
         if (outcome instanceof SubmitOutcome.Accepted accepted) {
             round.released = writer.learnOfRequest(job.id(), accepted.request(), accepted.queuePosition(), round.claim);
@@ -98,7 +96,7 @@ class SubmitRound {
      */
     private boolean resolveUnknownSubmit(Job job, Round round, Instant now) {
         Instant graceEnds = job.submitStartedAt().plus(settings.unknownSubmitGrace());
-        LostSubmitSearch.Finding finding = lostSubmits.search(job.input(), job.submitStartedAt(), now);
+        LostSubmitSearch.Finding finding = lostSubmits.search(round.fal, job.input(), job.submitStartedAt(), now);
         metrics.lostSubmitSearched(finding);
         if (finding instanceof LostSubmitSearch.Found found) {
             log.warn("Job {}: fal's request listing holds request {} with the job's input; adopting it", job.id(),

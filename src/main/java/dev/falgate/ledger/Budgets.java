@@ -35,7 +35,7 @@ public class Budgets {
      * The jobs whose price is reserved against their client's budget: the one spelling of "in flight" (matching the
      * partial index {@code job_client_in_flight}); every other job has its cost booked.
      */
-    static final String IN_FLIGHT = "status in ('queued', 'submitted', 'in_progress')";
+    static final String IN_FLIGHT = "status in ('queued', 'submitted', 'in_progress') and not sandbox";
 
     private final JdbcClient jdbc;
     private final Clock clock;

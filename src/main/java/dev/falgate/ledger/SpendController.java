@@ -35,7 +35,7 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 @Tag(name = "Spend", description = "Scope ops:read. Exact totals over the jobs that ended in [from, to).")
 class SpendController {
 
-    private static final List<String> PARAMETERS = List.of("from", "to", "client", "group_by");
+    private static final List<String> PARAMETERS = List.of("from", "to", "client", "group_by", "sandbox");
 
     private final SpendReports reports;
     private final Clock clock;
@@ -69,6 +69,8 @@ class SpendController {
     @Parameter(name = "client", in = ParameterIn.QUERY, description = "Only this client's jobs",
             schema = @Schema(type = "string"))
     @Parameter(name = "group_by", in = ParameterIn.QUERY, schema = @Schema(type = "string", allowableValues = {"day", "client"}))
+    @Parameter(name = "sandbox", in = ParameterIn.QUERY, description = "true: sandbox keys' jobs alone (all 0.00); "
+            + "they are never in the default report", schema = @Schema(type = "boolean"))
     @ApiResponse(responseCode = "200", description = "The totals")
     @RequiresScope(Scope.OPS_READ)
     @GetMapping(path = "/v1/spend", produces = MediaType.APPLICATION_JSON_VALUE)
@@ -88,13 +90,22 @@ class SpendController {
                 errors.add(new FieldProblem("group_by", "must be day or client"));
             }
         }
+        boolean sandbox = false;
+        String sandboxParameter = query.get("sandbox");
+        if (sandboxParameter != null) {
+            if (sandboxParameter.equals("true") || sandboxParameter.equals("false")) {
+                sandbox = Boolean.parseBoolean(sandboxParameter);
+            } else {
+                errors.add(new FieldProblem("sandbox", "must be true or false"));
+            }
+        }
         if (from != null && to != null && !from.isBefore(to)) {
             errors.add(new FieldProblem("to", "must be after from"));
         }
         if (!errors.isEmpty()) {
             throw ApiException.validationFailed(errors);
         }
-        return SpendView.of(reports.report(from, to, query.get("client"), groupBy));
+        return SpendView.of(reports.report(from, to, query.get("client"), groupBy, sandbox));
     }
 
     private static Instant instant(Map<String, String> query, String name, List<FieldProblem> errors, LocalDate otherwise) {

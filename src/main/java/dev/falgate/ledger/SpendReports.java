@@ -38,7 +38,7 @@ class SpendReports {
      * window that does not start or end at midnight come from the jobs themselves.
      */
     @Transactional(readOnly = true)
-    Report report(Instant from, Instant to, String client, GroupBy groupBy) {
+    Report report(Instant from, Instant to, String client, GroupBy groupBy, boolean sandbox) {
         LocalDate firstWholeDay = LocalDate.ofInstant(from.minusNanos(1), ZoneOffset.UTC).plusDays(1);
         LocalDate endOfWholeDays = LocalDate.ofInstant(to, ZoneOffset.UTC);
         if (!firstWholeDay.isBefore(endOfWholeDays)) {
@@ -47,12 +47,15 @@ class SpendReports {
         Instant wholeFrom = firstWholeDay.atStartOfDay().toInstant(ZoneOffset.UTC);
         Instant wholeTo = endOfWholeDays.atStartOfDay().toInstant(ZoneOffset.UTC);
         String clientFilter = client == null ? "" : " and client = :client";
-        String parts = "select to_char(day, 'YYYY-MM-DD') as day, client, total_usd as total, jobs from spend_daily"
+        // sandbox jobs (free, never in the rollup) are reported alone, from the jobs themselves
+        String parts = sandbox ? "select to_char(completed_at at time zone 'UTC', 'YYYY-MM-DD') as day, client, "
+                + "cost_usd as total, 1 as jobs from job where sandbox and completed_at >= :from and completed_at < :to"
+                + clientFilter : "select to_char(day, 'YYYY-MM-DD') as day, client, total_usd as total, jobs from spend_daily"
                 + " where day >= :firstDay and day < :endDay" + clientFilter
                 + " union all select to_char(completed_at at time zone 'UTC', 'YYYY-MM-DD'), client, cost_usd, 1 from job"
                 + " where ((completed_at >= :from and completed_at < least(cast(:wholeFrom as timestamptz), cast(:to as timestamptz)))"
                 + " or (completed_at >= greatest(cast(:wholeTo as timestamptz), cast(:from as timestamptz)) and completed_at < :to))"
-                + clientFilter;
+                + " and not sandbox" + clientFilter;
         String key = groupBy == GroupBy.CLIENT ? "client" : "day";
         List<Group> groups = params(jdbc.sql("select " + key + " as key, sum(total) as total, sum(jobs) as jobs from ("
                 + parts + ") parts group by 1 order by 1"), from, to, client)
