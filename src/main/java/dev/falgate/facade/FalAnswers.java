@@ -63,7 +63,8 @@ class FalAnswers {
                 answer.putObject("metrics").putNull("inference_time"); // fal's figure stays in falgate's own records
                 if (job.status() != JobStatus.COMPLETED) {
                     JsonNode error = errorOf(job);
-                    answer.put("error", error.path("message").asString("the request did not complete"));
+                    answer.put("error", error.path("message").asString(job.status() == JobStatus.CANCELLED
+                            ? "Request was cancelled" : "The request did not complete"));
                     answer.put("error_type", error.path("fal_error_type").isString()
                             ? error.path("fal_error_type").asString() : error.path("code").asString(job.status().value()));
                 }

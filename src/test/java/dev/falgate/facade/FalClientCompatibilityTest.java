@@ -83,7 +83,11 @@ class FalClientCompatibilityTest extends IntegrationTest {
         List<String> jobs = jdbc.sql("select id::text from job where input->>'prompt' like ?").param("%" + marker + "%")
                 .query(String.class).list();
         assertThat(jobs).as("subscribe, submit and run made a job each; the invalid one none").hasSize(3);
-        assertThat(submissionsFor(marker)).as("fal saw exactly one submission per job").hasSize(3)
+        // the submitted job may be cancelled before it is sent: it then never reaches fal
+        long sent = jdbc.sql("select count(*) from job where input->>'prompt' like ? and attempts > 0")
+                .param("%" + marker + "%").query(Long.class).single();
+        assertThat(sent).isBetween(2L, 3L);
+        assertThat(submissionsFor(marker)).as("fal saw exactly one submission per job sent").hasSize((int) sent)
                 .allSatisfy(submission -> assertThat(submission.header("authorization")).isEqualTo("Key " + FAL_KEY));
     }
 
