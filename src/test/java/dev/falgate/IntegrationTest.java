@@ -43,7 +43,8 @@ import tools.jackson.databind.json.JsonMapper;
         "spring.datasource.hikari.minimum-idle=1",
         "management.server.port=0",
         "falgate.archive.dir=target/test-archive",
-        "falgate.callback.timeout=2s"
+        "falgate.callback.timeout=2s",
+        "falgate.facade.run-timeout=3s"
 })
 @Import(TestClockConfiguration.class)
 public abstract class IntegrationTest {

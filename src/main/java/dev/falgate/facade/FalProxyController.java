@@ -2,6 +2,8 @@ package dev.falgate.facade;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -17,11 +19,13 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.util.UriComponentsBuilder;
+import org.springframework.web.util.UriUtils;
 
 import dev.falgate.access.Caller;
 import dev.falgate.access.RequiresScope;
 import dev.falgate.access.Scope;
 import dev.falgate.web.ApiException;
+import dev.falgate.web.FieldProblem;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -61,11 +65,11 @@ class FalProxyController {
         String host = url.getHost().toLowerCase(Locale.ROOT);
         String path = url.getRawPath() == null ? "" : url.getRawPath();
         String method = request.getMethod();
-        String logs = UriComponentsBuilder.fromUri(url).build().getQueryParams().getFirst("logs");
+        String logs = query(url, "logs");
         if (host.equals("queue.fal.run")) {
             if (path.equals("/" + FalAnswers.ENDPOINT) && method.equals("POST")) {
                 require(caller, Scope.JOBS_CREATE);
-                String webhook = UriComponentsBuilder.fromUri(url).build().getQueryParams().getFirst("fal_webhook");
+                String webhook = query(url, "fal_webhook");
                 return queue.submit(caller, body, webhook, idempotencyKey);
             }
             Matcher requestPath = REQUEST_PATH.matcher(path);
@@ -117,6 +121,21 @@ class FalProxyController {
             throw refused(target.length() > 200 ? target.substring(0, 200) + "…" : target);
         }
         return url;
+    }
+
+    /** A query parameter of the target, percent-decoded (fal's JS client encodes fal_webhook). */
+    private static String query(URI url, String name) {
+        String raw = UriComponentsBuilder.fromUri(url).build().getQueryParams().getFirst(name);
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return UriUtils.decode(raw, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "validation_failed", "The target's " + name
+                    + " parameter is not validly percent-encoded.", List.of(new FieldProblem(name, "is not validly "
+                    + "percent-encoded")));
+        }
     }
 
     private static ApiException refused(String what) {

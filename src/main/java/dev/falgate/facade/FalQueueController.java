@@ -49,8 +49,9 @@ class FalQueueController {
     private final JsonMapper json;
     private final URI publicUrl;
     private final Duration runTimeout;
-    /** Synchronous runs hold a request thread until their job ends: only so many at once. */
+    /** Synchronous runs hold a request thread until their job ends: only so many at once, and 4 per client. */
     private final Semaphore runs = new Semaphore(16);
+    private final java.util.Map<String, Semaphore> runsByClient = new java.util.concurrent.ConcurrentHashMap<>();
 
     FalQueueController(JobOperations jobs, FalAnswers answers, JsonMapper json,
             @Value("${falgate.fal.public-url:}") String publicUrl,
@@ -143,7 +144,13 @@ class FalQueueController {
      * followed through the queue routes, so nothing paid for is lost.
      */
     ResponseEntity<String> run(Caller caller, JsonNode input, String idempotencyKey) throws InterruptedException {
+        Semaphore clientRuns = runsByClient.computeIfAbsent(caller.client(), client -> new Semaphore(4));
+        if (!clientRuns.tryAcquire()) {
+            throw new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limited",
+                    "This client already waits on 4 synchronous runs; use the queue (fal.subscribe) instead.");
+        }
         if (!runs.tryAcquire()) {
+            clientRuns.release();
             throw new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limited",
                     "Too many synchronous runs wait at once; use the queue (fal.subscribe) instead.");
         }
@@ -160,7 +167,9 @@ class FalQueueController {
             long deadline = System.nanoTime() + runTimeout.toNanos();
             while (!job.status().isTerminal()) {
                 if (System.nanoTime() >= deadline) {
+                    // "user": fal's clients retry a 504 otherwise, and every retry would be another paid job
                     return ResponseEntity.status(HttpStatus.GATEWAY_TIMEOUT).contentType(MediaType.APPLICATION_JSON)
+                            .header("x-fal-request-timeout-type", "user")
                             .header("x-falgate-job-id", job.id().toString())
                             .header(FalAnswers.REQUEST_ID_HEADER, job.id().toString())
                             .body(json.writeValueAsString(json.createObjectNode().put("detail", "The request did not "
@@ -173,6 +182,7 @@ class FalQueueController {
             return answers.result(base(), job);
         } finally {
             runs.release();
+            clientRuns.release();
         }
     }
 

@@ -100,6 +100,11 @@ public class JobService {
     /** As {@link #accept(Caller, JsonNode, String)}, its callback (if any) delivered in {@code callbackFormat}. */
     Submission accept(Caller caller, JsonNode body, String idempotencyKey, String callbackFormat) {
         String key = checkedIdempotencyKey(idempotencyKey);
+        if (key != null && caller.sandbox()) {
+            // a sandbox key's keys are its own: a real key with the same Idempotency-Key never replays a sandbox
+            // job (nor the other way round); a line break can't be part of a caller's key
+            key = "sandbox\n" + key;
+        }
         ExtendRequestValidator.ValidRequest request = validator.validate(body);
         String hash = key == null ? null : canonicalHash(body);
         if (key != null) {
@@ -141,7 +146,16 @@ public class JobService {
     Job find(Caller caller, String id) {
         return jobs.findById(parse(id))
                 .filter(job -> caller.readsEveryClient() || job.client().equals(caller.client()))
+                .filter(job -> reachable(caller, job))
                 .orElseThrow(() -> notFound(id));
+    }
+
+    /**
+     * A sandbox key (often handed to developers and CI) reaches only sandbox jobs, unless it is an admin key: it can
+     * neither read nor cancel its client's real jobs.
+     */
+    private static boolean reachable(Caller caller, Job job) {
+        return !caller.sandbox() || job.isSandbox() || caller.has(Scope.ADMIN);
     }
 
     /** The job if the caller may act on it as its owner (or as an admin), as cancelling and redelivering need. */
@@ -149,6 +163,7 @@ public class JobService {
     Job findOwned(Caller caller, String id) {
         return jobs.findById(parse(id))
                 .filter(job -> caller.has(Scope.ADMIN) || job.client().equals(caller.client()))
+                .filter(job -> reachable(caller, job))
                 .orElseThrow(() -> notFound(id));
     }
 
@@ -166,6 +181,7 @@ public class JobService {
         Job job = tx.execute(status -> {
             Job found = jobs.findForUpdate(parse(id))
                     .filter(candidate -> caller.has(Scope.ADMIN) || candidate.client().equals(caller.client()))
+                    .filter(candidate -> reachable(caller, candidate))
                     .orElseThrow(() -> notFound(id));
             if (found.status().isTerminal()) {
                 throw new ApiException(HttpStatus.CONFLICT, "conflict",
@@ -239,7 +255,11 @@ public class JobService {
             }
         }
         Integer limit = limitParameter(query, errors);
-        boolean sandbox = caller.sandbox(); // a sandbox key's history is its sandbox jobs, unless it asks otherwise
+        boolean sandbox = caller.sandbox(); // a sandbox key's history is its sandbox jobs
+        if (query.containsKey("sandbox") && caller.sandbox() && !caller.has(Scope.ADMIN)
+                && !query.get("sandbox").equals("true")) {
+            throw new ApiException(HttpStatus.FORBIDDEN, "forbidden", "A sandbox key lists only sandbox jobs.");
+        }
         if (query.containsKey("sandbox")) {
             if (query.get("sandbox").equals("true") || query.get("sandbox").equals("false")) {
                 sandbox = Boolean.parseBoolean(query.get("sandbox"));

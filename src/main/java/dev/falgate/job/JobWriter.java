@@ -146,7 +146,8 @@ class JobWriter {
         }
         ledger.save(FalRequestEntry.learned(request, jobId, via, now));
         if (job.status() == JobStatus.QUEUED) {
-            job.markSubmitted(request, position, now, now.plus(webhooksEnabled
+            // the sandbox's simulator sends no webhooks: its jobs are polled at the polling pace
+            job.markSubmitted(request, position, now, now.plus(webhooksEnabled && !job.isSandbox()
                     ? settings.webhookPollInterval() : settings.pollInterval()));
             recordTransition(job, JobStatus.QUEUED, "fal request " + request.requestId() + ", learned via " + via
                     + ", attempt " + job.attempts());

@@ -40,7 +40,8 @@ public class Sandbox implements DisposableBean {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
         String key = "sandbox-" + HexFormat.of().formatHex(secret);
-        simulator = FalSimulator.start(0, key).setTiming(QUEUE, RUN);
+        // a finished request is forgotten after a day: falgate has long since fetched it by then
+        simulator = FalSimulator.start(0, key).setTiming(QUEUE, RUN).keepingNothingFor(Duration.ofDays(1));
         simulator.useClock(clock);
         try (InputStream sample = new ClassPathResource("sandbox/sample.mp4").getInputStream()) {
             simulator.serveSample(sample.readAllBytes());

@@ -129,6 +129,17 @@ class FalQueueFacadeTest extends IntegrationTest {
         assertThat(fal.received()).as("nothing reached fal or anywhere else").hasSize(before);
     }
 
+    @Test
+    void aSynchronousRunThatOutlastsItsWaitIsA504FalsClientsDoNotRetry() {
+        HttpResponse<String> run = fal(proxy("https://fal.run" + ENDPOINT)
+                .POST(HttpRequest.BodyPublishers.ofString(input(UUID.randomUUID().toString()))));
+
+        assertThat(run.statusCode()).as("the worker does not run here: the job cannot end").isEqualTo(504);
+        assertThat(run.headers().firstValue("x-fal-request-timeout-type")).hasValue("user");
+        String id = run.headers().firstValue("x-falgate-job-id").orElseThrow();
+        assertThat(job(id).path("status").asString()).as("the job goes on").isEqualTo("queued");
+    }
+
     private HttpRequest.Builder proxy(String target) {
         HttpRequest.Builder request = HttpRequest.newBuilder(gateway().resolve("/fal/proxy"));
         return target.isEmpty() ? request : request.header("x-fal-target-url", target);

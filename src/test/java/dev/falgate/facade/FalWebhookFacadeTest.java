@@ -91,6 +91,20 @@ class FalWebhookFacadeTest extends IntegrationTest {
     }
 
     @Test
+    void theJsClientsPercentEncodedWebhookThroughTheProxyIsTheCallback() {
+        String path = "/fal-hooks/" + UUID.randomUUID();
+        String hook = receiver.url(path) + "?a=1&b=2";
+        HttpResponse<String> submitted = send(HttpRequest.newBuilder(gateway().resolve("/fal/proxy"))
+                .header("x-fal-target-url", "https://queue.fal.run" + ENDPOINT + "?fal_webhook="
+                        + java.net.URLEncoder.encode(hook, StandardCharsets.UTF_8))
+                .header("Authorization", "Key " + ADMIN_KEY).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(input(""))));
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(200);
+        String id = body(submitted).path("request_id").asString();
+        assertThat(job(id).path("callback_url").asString()).isEqualTo(hook);
+    }
+
+    @Test
     void aFalWebhookThatReachesInsideIsFalsValidationError() {
         HttpResponse<String> refused = send(HttpRequest.newBuilder(gateway().resolve(ENDPOINT
                         + "?fal_webhook=https://169.254.169.254/latest/meta-data"))

@@ -38,7 +38,7 @@ class SandboxTest extends IntegrationTest {
         assertThat(job.path("status").asString()).isEqualTo("completed");
         assertThat(job.path("cost_usd").asString()).isEqualTo("0.00");
         assertThat(job.at("/result/seed").isNumber()).isTrue();
-        assertThat(fal.received()).as("fal was never called for a sandbox job").isEmpty();
+        assertNeverAtFal(id);
 
         runArchive();
         String signed = job(id).at("/result/video/archive/signed_url").asString();
@@ -82,7 +82,43 @@ class SandboxTest extends IntegrationTest {
         String lost = body(submitAs(key, "[sandbox:lost-answer] a street")).path("id").asString();
         assertThat(driveToEnd(lost).path("status").asString()).as("found again in the listing, not re-sent")
                 .isEqualTo("completed");
-        assertThat(fal.received()).isEmpty();
+        for (String id : java.util.List.of(failing, slow, lost)) {
+            assertNeverAtFal(id);
+        }
+    }
+
+    @Test
+    void aSandboxKeyReachesOnlySandboxJobsAndItsIdempotencyKeysAreItsOwn() {
+        String client = "sandbox-" + UUID.randomUUID().toString().substring(0, 8);
+        String sandbox = sandboxKey(client);
+        String real = createKey(client, null, "jobs:create", "jobs:read");
+        String body = """
+                {"input": {"prompt": "a street %s", "video": {"video_url": "https://example.com/in.mp4"}}}
+                """.formatted(UUID.randomUUID());
+        HttpResponse<String> fromSandbox = send(as(sandbox, "/v1/jobs").header("Content-Type", "application/json")
+                .header("Idempotency-Key", "order-1001").POST(HttpRequest.BodyPublishers.ofString(body)));
+        HttpResponse<String> fromReal = send(as(real, "/v1/jobs").header("Content-Type", "application/json")
+                .header("Idempotency-Key", "order-1001").POST(HttpRequest.BodyPublishers.ofString(body)));
+
+        assertThat(fromReal.statusCode()).as("a real key never replays a sandbox job").isEqualTo(202);
+        assertThat(body(fromReal).path("sandbox").asBoolean()).isFalse();
+        String realJob = body(fromReal).path("id").asString();
+        assertThat(realJob).isNotEqualTo(body(fromSandbox).path("id").asString());
+        assertThat(send(as(sandbox, "/v1/jobs/" + realJob).GET()).statusCode()).isEqualTo(404);
+        assertThat(send(as(sandbox, "/v1/jobs/" + realJob + "/cancel").POST(HttpRequest.BodyPublishers.noBody()))
+                .statusCode()).as("a sandbox key cannot stop real work").isEqualTo(404);
+        assertThat(send(as(sandbox, "/v1/jobs?sandbox=false").GET()).statusCode()).isEqualTo(403);
+        assertThat(job(realJob).path("status").asString()).isEqualTo("queued");
+    }
+
+    /** fal (the tests' simulator) never saw the job: no submit of its input, no call naming its request. */
+    private void assertNeverAtFal(String id) {
+        JsonNode job = job(id);
+        String prompt = job.at("/input/prompt").asString();
+        String requestId = job.path("fal_request_id").asString();
+        assertThat(requestId).as("the sandbox's simulator created it").isNotEmpty();
+        assertThat(fal.submissions()).noneMatch(submission -> submission.body().contains(prompt));
+        assertThat(fal.received()).noneMatch(call -> call.path().contains(requestId));
     }
 
     private String sandboxKey(String client) {
