@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.io.ClassPathResource;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.WebClient;
 
@@ -33,19 +34,35 @@ public class Sandbox implements DisposableBean {
     private static final Duration QUEUE = Duration.ofSeconds(1);
     private static final Duration RUN = Duration.ofSeconds(3);
 
+    /**
+     * Where sandbox results say their video is: a name that resolves nowhere, the same on every instance. The archive
+     * stores the sample for it without fetching anything ({@link #isSample}).
+     */
+    static final URI MEDIA_BASE = URI.create("http://sandbox.falgate.invalid");
+
     private final FalSimulator simulator;
     private final FalClient client;
+    private final byte[] sample;
 
-    Sandbox(WebClient.Builder web, JsonMapper json, Clock clock) throws IOException {
+    Sandbox(WebClient.Builder web, JsonMapper json, Clock clock, JdbcClient jdbc) throws IOException {
         byte[] secret = new byte[24];
         new SecureRandom().nextBytes(secret);
         String key = "sandbox-" + HexFormat.of().formatHex(secret);
         // a finished request is forgotten after a day: falgate has long since fetched it by then
         simulator = FalSimulator.start(0, key).setTiming(QUEUE, RUN).keepingNothingFor(Duration.ofDays(1));
         simulator.useClock(clock);
-        try (InputStream sample = new ClassPathResource("sandbox/sample.mp4").getInputStream()) {
-            simulator.serveSample(sample.readAllBytes());
+        try (InputStream video = new ClassPathResource("sandbox/sample.mp4").getInputStream()) {
+            sample = video.readAllBytes();
         }
+        simulator.serveSample(sample);
+        simulator.namingMediaUnder(MEDIA_BASE);
+        // another instance's simulator (or this one before a restart) may have created the request: its job knows it
+        simulator.recoveringWith(requestId -> jdbc.sql("""
+                select coalesce(submit_started_at, created_at) as created_at, input::text as input from job
+                 where fal_request_id = ? and sandbox""").param(requestId)
+                .query((row, n) -> new FalSimulator.Recovered(row.getTimestamp("created_at").toInstant(),
+                        row.getString("input")))
+                .optional());
         client = FalClient.ofSimulator(simulator.baseUrl(), key, web, json, clock);
         log.info("Sandbox: sandbox keys' jobs run on the built-in fal simulator at {}", simulator.baseUrl());
     }
@@ -55,9 +72,15 @@ public class Sandbox implements DisposableBean {
         return client;
     }
 
-    /** The simulator's origin, whose output files (the sample video) the archive may copy. */
-    public URI origin() {
-        return simulator.baseUrl();
+    /** Whether {@code url} names a sandbox result's video: the sample, stored without a download. */
+    public boolean isSample(String url) {
+        URI parsed = URI.create(url);
+        return MEDIA_BASE.getHost().equalsIgnoreCase(parsed.getHost()) && MEDIA_BASE.getScheme().equals(parsed.getScheme());
+    }
+
+    /** The sample video every sandbox job returns. */
+    public byte[] sample() {
+        return sample.clone();
     }
 
     @Override

@@ -111,6 +111,33 @@ class SandboxTest extends IntegrationTest {
         assertThat(job(realJob).path("status").asString()).isEqualTo("queued");
     }
 
+    @Test
+    void anotherInstancesSandboxAnswersForTheSameRequestAndTheVideoNeedsNoDownload() throws Exception {
+        String key = sandboxKey("sandbox-" + UUID.randomUUID().toString().substring(0, 8));
+        String id = body(submitAs(key, "a street")).path("id").asString();
+        runWorker();
+        String requestId = job(id).path("fal_request_id").asString();
+        assertThat(requestId).isNotEmpty();
+
+        Sandbox otherInstance = new Sandbox(org.springframework.web.reactive.function.client.WebClient.builder(), json,
+                clock, jdbc);
+        try {
+            clock.advance(Duration.ofSeconds(10));
+            dev.falgate.fal.FalRequest request = new dev.falgate.fal.FalRequest(requestId, null, null, null);
+            assertThat(otherInstance.client().status(request))
+                    .isInstanceOf(dev.falgate.fal.StatusOutcome.Completed.class);
+            assertThat(otherInstance.client().result(request)).isInstanceOfSatisfying(
+                    dev.falgate.fal.ResultOutcome.Output.class,
+                    output -> assertThat(output.toString()).contains("sandbox.falgate.invalid"));
+        } finally {
+            otherInstance.destroy();
+        }
+        assertThat(driveToEnd(id).path("status").asString()).isEqualTo("completed");
+        runArchive();
+        assertThat(job(id).at("/result/video/archive/status").asString()).as("stored without a download")
+                .isEqualTo("stored");
+    }
+
     /** fal (the tests' simulator) never saw the job: no submit of its input, no call naming its request. */
     private void assertNeverAtFal(String id) {
         JsonNode job = job(id);
