@@ -2,7 +2,6 @@ package dev.falgate.callback;
 
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -51,19 +50,25 @@ class WebhookKeysController {
     ResponseEntity<Jwks> jwks() {
         List<Jwk> published = keys.published().stream().map(key -> new Jwk("OKP", "Ed25519", key.kid(), "sig", "EdDSA",
                 Base64.getUrlEncoder().withoutPadding().encodeToString(key.key()))).toList();
-        return ResponseEntity.ok().cacheControl(CacheControl.maxAge(java.time.Duration.ofHours(1)).cachePublic())
+        return ResponseEntity.ok().cacheControl(CacheControl.maxAge(WebhookSigningKeys.JWKS_CACHE).cachePublic())
                 .body(new Jwks(published));
     }
 
-    @Operation(operationId = "rotateWebhookSigningKey", summary = "Make a new webhook signing key; the old one stays "
-            + "published for 24 hours")
-    @ApiResponse(responseCode = "201", description = "The new key's id")
+    @Schema(name = "WebhookKeyRotation")
+    record Rotated(String kid, @Schema(description = "When it starts signing: once receivers' cached JWKS (1 h) has "
+            + "been fetched again") java.time.Instant signsFrom) {
+    }
+
+    @Operation(operationId = "rotateWebhookSigningKey", summary = "Make a new webhook signing key: published now, "
+            + "signing in an hour; the one it replaces stays published for another 24 hours")
+    @ApiResponse(responseCode = "201", description = "The new key's id and when it signs")
     @RequiresScope(Scope.ADMIN)
     @PostMapping(path = "/v1/webhook-signing-keys", produces = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.CREATED)
-    Map<String, String> rotate(Caller caller) {
-        String kid = keys.rotate();
-        log.info("Webhook signing key rotated by client {}: {} signs from now", caller.client(), kid);
-        return Map.of("kid", kid);
+    Rotated rotate(Caller caller) {
+        WebhookSigningKeys.Rotation rotation = keys.rotate();
+        log.info("Webhook signing key rotated by client {}: {} signs from {}", caller.client(), rotation.kid(),
+                rotation.signsFrom());
+        return new Rotated(rotation.kid(), rotation.signsFrom());
     }
 }
