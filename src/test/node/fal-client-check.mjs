@@ -23,13 +23,15 @@ async function step(name, run) {
 await step("subscribe", () => fal.subscribe(endpoint, { input, logs: true, pollInterval: 100 }));
 let requestId;
 await step("submit", async () => {
-  const submitted = await fal.queue.submit(endpoint, { input });
+  const submitted = await fal.queue.submit(endpoint, { input: { ...input, seed: 7 } });
   requestId = submitted.request_id;
   return submitted;
 });
+// the same body again at once, as the client itself does after a transport error: the same request, not a second one
+await step("submit-again", () => fal.queue.submit(endpoint, { input: { ...input, seed: 7 } }));
 await step("status", () => fal.queue.status(endpoint, { requestId, logs: true }));
 await step("result-early", () => fal.queue.result(endpoint, { requestId }));
 await step("cancel", async () => { await fal.queue.cancel(endpoint, { requestId }); return { cancelled: true }; });
 await step("invalid", () => fal.queue.submit(endpoint, { input: { prompt: "", video: { video_url: "not a url" } } }));
 await step("other-endpoint", () => fal.run("fal-ai/flux/dev", { input: { prompt: "a cat" } }));
-await step("run", () => fal.run(endpoint, { input }));
+await step("run", () => fal.run(endpoint, { input: { ...input, seed: 8 } }));

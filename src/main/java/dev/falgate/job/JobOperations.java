@@ -32,10 +32,12 @@ public class JobOperations {
     /**
      * Submits {@code body} ({@code {"input": …, "metadata": …, "callback_url": …}}) as {@code POST /v1/jobs} does;
      * with {@code falWebhookFormat} its callback is delivered as fal's webhook (the facade's {@code fal_webhook}).
+     * fal's clients retry a submit on their own: without an Idempotency-Key, the same body within 10 s is that
+     * retry and answers with the same job.
      */
     public Submitted submit(Caller caller, JsonNode body, String idempotencyKey, boolean falWebhookFormat) {
         JobService.Submission submission = jobs.accept(caller, body, idempotencyKey,
-                falWebhookFormat ? "fal" : "standard");
+                falWebhookFormat ? "fal" : "standard", true);
         return new Submitted(resources.of(submission.job()), submission.replayed());
     }
 

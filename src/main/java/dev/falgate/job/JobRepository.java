@@ -17,4 +17,8 @@ interface JobRepository extends JpaRepository<Job, UUID> {
     Optional<Job> findForUpdate(UUID id);
 
     Optional<Job> findByClientAndIdempotencyKey(String client, String idempotencyKey);
+
+    /** The latest job of the client with this body, made since {@code since} without an Idempotency-Key. */
+    Optional<Job> findFirstByClientAndRequestHashAndSandboxAndCreatedAtAfterAndIdempotencyKeyIsNullOrderByCreatedAtDesc(
+            String client, String requestHash, boolean sandbox, java.time.Instant since);
 }

@@ -99,6 +99,21 @@ public class JobService {
 
     /** As {@link #accept(Caller, JsonNode, String)}, its callback (if any) delivered in {@code callbackFormat}. */
     Submission accept(Caller caller, JsonNode body, String idempotencyKey, String callbackFormat) {
+        return accept(caller, body, idempotencyKey, callbackFormat, false);
+    }
+
+    /**
+     * How long the same body from the same client, without an Idempotency-Key, counts as a retry when
+     * {@code retriesRepeat}: fal's clients submit again on their own after a transport error (fal-protocol.md).
+     */
+    static final java.time.Duration RETRY_WINDOW = java.time.Duration.ofSeconds(10);
+
+    /**
+     * As above; with {@code retriesRepeat} (fal's protocol), a submit without an Idempotency-Key whose body the client
+     * sent within {@link #RETRY_WINDOW} is that submit's retry, answered with its job, never a second paid one.
+     */
+    Submission accept(Caller caller, JsonNode body, String idempotencyKey, String callbackFormat,
+            boolean retriesRepeat) {
         String key = checkedIdempotencyKey(idempotencyKey);
         if (key != null && caller.sandbox()) {
             // a sandbox key's keys are its own: a real key with the same Idempotency-Key never replays a sandbox
@@ -106,7 +121,16 @@ public class JobService {
             key = "sandbox\n" + key;
         }
         ExtendRequestValidator.ValidRequest request = validator.validate(body);
-        String hash = key == null ? null : canonicalHash(body);
+        String hash = key == null && !retriesRepeat ? null : canonicalHash(body);
+        if (key == null && retriesRepeat) {
+            var retried = jobs.findFirstByClientAndRequestHashAndSandboxAndCreatedAtAfterAndIdempotencyKeyIsNullOrderByCreatedAtDesc(
+                    caller.client(), hash, caller.sandbox(), clock.instant().minus(RETRY_WINDOW));
+            if (retried.isPresent()) {
+                log.info("Job {}: the same body again from client {} within {}: taken as a retry", retried.get().id(),
+                        caller.client(), RETRY_WINDOW);
+                return new Submission(retried.get(), true);
+            }
+        }
         if (key != null) {
             var earlier = jobs.findByClientAndIdempotencyKey(caller.client(), key);
             if (earlier.isPresent()) {

@@ -65,6 +65,9 @@ class FalClientCompatibilityTest extends IntegrationTest {
         assertThat(job(subscribedId).path("status").asString()).as("a falgate job").isEqualTo("completed");
 
         assertThat(steps.get("submit").at("/result/status").asString()).isEqualTo("IN_QUEUE");
+        assertThat(steps.get("submit-again").at("/result/request_id").asString())
+                .as("the same body again within seconds is the client's retry: the same request, paid once")
+                .isEqualTo(steps.get("submit").at("/result/request_id").asString());
         assertThat(steps.get("status").path("ok").asBoolean()).isTrue();
         assertThat(steps.get("status").at("/result/status").asString()).isIn("IN_QUEUE", "IN_PROGRESS", "COMPLETED");
         assertThat(steps.get("cancel").path("ok").asBoolean() || steps.get("cancel").at("/error/status").asInt() == 400)
@@ -114,7 +117,7 @@ class FalClientCompatibilityTest extends IntegrationTest {
         Map<String, JsonNode> steps = new HashMap<>();
         output.lines().filter(line -> line.startsWith("{")).map(json::readTree)
                 .forEach(step -> steps.put(step.path("step").asString(), step));
-        assertThat(steps).as(output).containsKeys("subscribe", "submit", "status", "cancel", "invalid",
+        assertThat(steps).as(output).containsKeys("subscribe", "submit", "submit-again", "status", "cancel", "invalid",
                 "other-endpoint", "run");
         return steps;
     }
