@@ -2,11 +2,8 @@ package dev.falgate.facade;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -18,6 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 import dev.falgate.IntegrationTest;
+import dev.falgate.NodeTools;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,12 +26,9 @@ import tools.jackson.databind.JsonNode;
  */
 class FalClientCompatibilityTest extends IntegrationTest {
 
-    private static final Path SOURCES = Path.of("src", "test", "node");
-    private static final Path WORK = Path.of("target", "fal-client");
-
     @Test
     void falsOwnJsClientWorksThroughFalgateUnchanged() throws Exception {
-        Path script = install();
+        Path script = NodeTools.install().resolve("fal-client-check.mjs");
         String marker = UUID.randomUUID().toString();
         String key = createKey("js-client-" + marker.substring(0, 8), null, "jobs:create", "jobs:read");
         AtomicBoolean running = new AtomicBoolean(true);
@@ -92,21 +87,6 @@ class FalClientCompatibilityTest extends IntegrationTest {
         assertThat(sent).isBetween(2L, 3L);
         assertThat(submissionsFor(marker)).as("fal saw exactly one submission per job sent").hasSize((int) sent)
                 .allSatisfy(submission -> assertThat(submission.header("authorization")).isEqualTo("Key " + FAL_KEY));
-    }
-
-    /** The pinned client, installed from npm's registry into target/ once (npm ci: exactly the lock file). */
-    private static Path install() throws IOException, InterruptedException {
-        Files.createDirectories(WORK);
-        for (String file : List.of("package.json", "package-lock.json", "fal-client-check.mjs")) {
-            Files.copy(SOURCES.resolve(file), WORK.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-        }
-        if (!Files.isDirectory(WORK.resolve("node_modules").resolve("@fal-ai").resolve("client"))) {
-            Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(WORK.toFile())
-                    .redirectErrorStream(true).start();
-            String output = new String(npm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(npm.waitFor(5, TimeUnit.MINUTES) && npm.exitValue() == 0).as("npm ci:\n" + output).isTrue();
-        }
-        return WORK.resolve("fal-client-check.mjs");
     }
 
     private Map<String, JsonNode> run(Path script, String proxyUrl, String key, String marker) throws Exception {

@@ -58,6 +58,7 @@ class OpenApiContractTest extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofString("""
                         {"client": "%s", "scopes": ["jobs:create", "jobs:read"], "name": "contract"}""".formatted(client))));
         call(200, request("/v1/keys").GET());
+        call(200, request("/v1/me").GET());
         call(200, request("/v1/clients/" + client + "/budget").header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"monthly_usd\": \"100.00\"}")));
         call(200, request("/v1/clients/" + client + "/budget").GET());
