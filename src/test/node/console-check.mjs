@@ -2,9 +2,13 @@
 //   node console-check.mjs   (settings in the environment: see ConsoleTest)
 // One JSON line per finding; screenshots under $SHOTS.
 import fs from "node:fs";
+import readline from "node:readline";
 import { chromium } from "playwright-core";
 
-const { BASE, ADMIN_KEY, READER_KEY, DOOMED_KEY, CLIENT, COMPLETED_JOB, MONTH, SHOTS, CHROMIUM } = process.env;
+const { BASE, ADMIN_KEY, READER_KEY, DOOMED_KEY, CLIENT, COMPLETED_JOB, LIVE_JOB, MONTH, SHOTS, CHROMIUM } = process.env;
+// the test acts between steps (runs the worker, revokes a key) and says so with a line on stdin
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const testActed = () => lines.next();
 const axeSource = fs.readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const print = (step, value) => console.log(JSON.stringify({ step, ...value }));
 const urls = [];
@@ -43,6 +47,12 @@ try {
     referrer: headers["referrer-policy"] });
   await signIn(page, ADMIN_KEY);
   print("nav", { links: await page.$$eval("nav li:not([hidden]) a", (links) => links.map((a) => a.textContent)) });
+  const liveRow = `tbody tr[data-job="${LIVE_JOB}"] .status`;
+  print("live-watching", { before: await (await page.waitForSelector(liveRow)).textContent() });
+  await testActed(); // the worker has run: the row follows without a reload
+  await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === "completed", liveRow,
+    { timeout: 20000 });
+  print("live", { after: await page.textContent(liveRow) });
   await page.getByLabel("Client").fill(CLIENT);
   await page.getByLabel("Per page").selectOption("25");
   await page.getByRole("button", { name: "Apply" }).click();
@@ -116,8 +126,7 @@ try {
   await signIn(doomed.page, DOOMED_KEY);
   await doomed.page.waitForSelector("tbody tr[data-job], .empty");
   print("doomed-signed-in", {});
-  await new Promise((resolve) => process.stdin.once("data", resolve)); // the test revokes the key now
-  process.stdin.destroy();
+  await testActed(); // the test revoked the key
   await doomed.page.getByRole("button", { name: "Apply" }).click(); // the same filters again: reloaded
   await doomed.page.waitForSelector(".sign-in .notice");
   print("revoked", { message: await doomed.page.textContent(".sign-in .notice"),
@@ -128,4 +137,5 @@ try {
 } finally {
   print("urls", { urls });
   await browser.close();
+  process.stdin.destroy();
 }

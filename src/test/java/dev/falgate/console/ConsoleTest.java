@@ -65,12 +65,15 @@ class ConsoleTest extends IntegrationTest {
         assertThat(job(completed).at("/result/video/archive/status").asString()).isEqualTo("stored");
         Instant completedAt = Instant.parse(job(completed).path("completed_at").asString());
         YearMonth month = YearMonth.from(completedAt.atZone(ZoneOffset.UTC));
+        String live = body(send(as(creator, "/v1/jobs").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(validBody(client + " live"))))).path("id").asString();
+        ids.add(live); // queued while the browser watches
 
         ProcessBuilder builder = new ProcessBuilder("node", "console-check.mjs").directory(tools.toFile())
                 .redirectErrorStream(true);
         builder.environment().putAll(Map.of("BASE", gateway().toString(), "ADMIN_KEY", ADMIN_KEY, "READER_KEY", reader,
                 "DOOMED_KEY", doomed, "CLIENT", client, "COMPLETED_JOB", completed, "MONTH", month.toString(),
-                "SHOTS", SHOTS.toAbsolutePath().toString()));
+                "SHOTS", SHOTS.toAbsolutePath().toString(), "LIVE_JOB", live));
         Process node = builder.start();
         Map<String, List<JsonNode>> steps = new HashMap<>();
         StringBuilder output = new StringBuilder();
@@ -83,11 +86,19 @@ class ConsoleTest extends IntegrationTest {
                 }
                 JsonNode step = json.readTree(line);
                 steps.computeIfAbsent(step.path("step").asString(), name -> new ArrayList<>()).add(step);
+                if (step.path("step").asString().equals("live-watching")) {
+                    for (int round = 0; round < 3; round++) { // the job runs while the page shows it
+                        runWorker();
+                        clock.advance(Duration.ofSeconds(3));
+                    }
+                    input.write('\n');
+                    input.flush();
+                }
                 if (step.path("step").asString().equals("doomed-signed-in")) {
                     String keyId = keyIdOf(doomedClient);
                     assertThat(send(request("/v1/keys/" + keyId).DELETE()).statusCode()).isEqualTo(204);
                     input.write('\n');
-                    input.close();
+                    input.flush();
                 }
             }
         }
@@ -103,9 +114,12 @@ class ConsoleTest extends IntegrationTest {
         assertThat(headers.path("referrer").asString()).isEqualTo("no-referrer");
         assertThat(only(steps, "nav").path("links").toString()).isEqualTo("[\"Jobs\",\"Spend\",\"Budgets\",\"Keys\"]");
 
+        assertThat(only(steps, "live-watching").path("before").asString()).isEqualTo("queued");
+        assertThat(only(steps, "live").path("after").asString()).as("an unfinished job updates live over SSE")
+                .isEqualTo("completed");
         JsonNode history = only(steps, "history");
         assertThat(history.path("first")).hasSize(25);
-        assertThat(history.path("second")).hasSize(5);
+        assertThat(history.path("second")).hasSize(6);
         List<String> shown = new ArrayList<>(history.path("first").valueStream().map(JsonNode::asString).toList());
         shown.addAll(history.path("second").valueStream().map(JsonNode::asString).toList());
         assertThat(shown).as("every job once, newest first").containsExactlyInAnyOrderElementsOf(ids);
