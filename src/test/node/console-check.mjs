@@ -5,7 +5,7 @@ import fs from "node:fs";
 import readline from "node:readline";
 import { chromium } from "playwright-core";
 
-const { BASE, ADMIN_KEY, READER_KEY, DOOMED_KEY, CLIENT, COMPLETED_JOB, LIVE_JOB, MONTH, SHOTS, CHROMIUM } = process.env;
+const { BASE, ADMIN_KEY, READER_KEY, DOOMED_KEY, CLIENT, COMPLETED_JOB, LIVE_JOB, HOSTILE_JOB, MONTH, SHOTS, CHROMIUM } = process.env;
 // the test acts between steps (runs the worker, revokes a key) and says so with a line on stdin
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const testActed = () => lines.next();
@@ -29,6 +29,7 @@ async function signIn(page, key) {
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForSelector("#nav:not([hidden])");
+  await page.waitForFunction(() => !document.querySelector(".sign-in") && document.querySelector("main h2"));
 }
 
 async function accessibility(page, name) {
@@ -56,7 +57,10 @@ try {
   await page.getByLabel("Client").fill(CLIENT);
   await page.getByLabel("Per page").selectOption("25");
   await page.getByRole("button", { name: "Apply" }).click();
-  await page.waitForFunction(() => location.hash.includes("client=") && document.querySelectorAll("tbody tr[data-job]").length > 0);
+  await page.waitForFunction((client) => {
+    const rows = [...document.querySelectorAll("tbody tr[data-job]")];
+    return location.hash.includes("client=") && rows.length > 0 && rows.every((row) => row.cells[1].textContent === client);
+  }, CLIENT);
   const first = await page.$$eval("tbody tr[data-job]", (rows) => rows.map((row) => row.dataset.job));
   await page.screenshot({ path: `${SHOTS}/jobs-1280x800.png`, fullPage: true });
   await accessibility(page, "jobs");
@@ -73,6 +77,14 @@ try {
   print("video", await ready.jsonValue());
   await page.screenshot({ path: `${SHOTS}/job-1280x800.png`, fullPage: true });
   await accessibility(page, "job");
+
+  await page.goto(`${BASE}/console#/jobs/${HOSTILE_JOB}`);
+  await page.waitForFunction(() => document.querySelector("main h2")?.textContent.startsWith("Job "));
+  print("hostile", await page.evaluate(() => ({ pwned: window.__pwned === 1, images: document.querySelectorAll("main img").length,
+    shownAsText: document.querySelector("main").textContent.includes("<img src=x") })));
+  await page.focus(".skip"); // the skip link moves focus to the content, staying on the page
+  await page.keyboard.press("Enter");
+  print("skip", await page.evaluate(() => ({ hash: location.hash, focused: document.activeElement?.tagName })));
 
   await page.goto(`${BASE}/console#/spend?month=${MONTH}`);
   await page.waitForSelector(".chart canvas");

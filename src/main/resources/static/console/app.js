@@ -8,6 +8,7 @@ const nav = document.getElementById("nav");
 const statusRegion = document.getElementById("status");
 let me = null;            // {client, scopes, sandbox} of the signed-in key
 let streams = [];         // live status streams of the page shown (aborted when it changes)
+let shown = 0;            // which route is shown: a page whose data arrives after another was chosen shows nothing
 
 // --- the API ------------------------------------------------------------------------------------------------
 
@@ -19,13 +20,13 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = "GET", body, accept = "application/json", signal } = {}) {
+async function api(path, { method = "GET", body, accept = "application/json", signal, signingIn = false } = {}) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}`, Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
     signal, cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer" });
   if (response.status === 401) {
-    signOut("Your key was revoked or is no longer valid; sign in again.");
+    if (!signingIn) signOut("Your key was revoked or is no longer valid; sign in again.");
     throw new ApiError(401, null);
   }
   if (!response.ok) {
@@ -55,10 +56,35 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** The page being built is still the one asked for (the person may have moved on while data loaded). */
+const current = (token) => token === shown;
+
 function show(title, ...content) {
-  main.replaceChildren(el("h2", { text: title }), ...content);
+  main.replaceChildren(el("h2", { text: title, tabindex: "-1" }), ...content);
   document.title = `${title} · falgate console`;
-  main.focus();
+  main.querySelector("h2").focus();
+}
+
+/** Runs an action of a control; a failure is shown in {@code place} (a 401 signs out), never lost. */
+async function guarded(place, action) {
+  try {
+    await action();
+  } catch (error) {
+    if (error.status !== 401) {
+      place.replaceChildren(problemBox(error));
+      announce(error.message);
+    }
+  }
+}
+
+/** Only web links: a value from fal or a caller never becomes a javascript: or data: URL here. */
+function safeHref(url) {
+  try {
+    const parsed = new URL(url, location.origin);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
 }
 
 function announce(text) {
@@ -66,7 +92,8 @@ function announce(text) {
 }
 
 function problemBox(error) {
-  const box = el("div", { class: "error", role: "alert" }, error.message);
+  const message = error.status === 429 ? `${error.message} Try again in a moment.` : error.message;
+  const box = el("div", { class: "error", role: "alert" }, message);
   for (const fault of error.problem?.errors || []) box.append(el("div", {}, `${fault.field}: ${fault.message}`));
   return box;
 }
@@ -91,11 +118,12 @@ function signInPage(message) {
     sessionStorage.setItem(KEY, input.value.trim());
     input.value = "";
     try {
-      me = await api("/v1/me");
-      location.hash = "#/jobs";
-      route();
+      me = await api("/v1/me", { signingIn: true });
+      navigate("#/jobs");
     } catch (error) {
-      if (error.status !== 401) box.prepend(problemBox(error));
+      sessionStorage.removeItem(KEY);
+      box.querySelector(".error")?.remove();
+      box.prepend(problemBox(error.status === 401 ? new ApiError(401, { detail: "This key is not valid." }) : error));
     }
   });
   show("Sign in", box);
@@ -114,30 +142,43 @@ document.getElementById("sign-out").addEventListener("click", () => signOut("Sig
 // --- routing ------------------------------------------------------------------------------------------------
 
 async function route() {
+  if (location.hash && !location.hash.startsWith("#/")) return; // an in-page link (the skip link)
+  const token = ++shown;
   stopStreams();
   if (!sessionStorage.getItem(KEY)) return signInPage();
   if (!me) {
     try { me = await api("/v1/me"); } catch (error) { if (error.status !== 401) signInPage(error.message); return; }
+    if (!current(token)) return;
   }
   nav.hidden = false;
   document.getElementById("who").textContent = `${me.client}${me.sandbox ? " (sandbox)" : ""} · ${me.scopes.join(", ")}`;
-  const [, page = "jobs", id] = location.hash.split("?")[0].split("/");
+  const [, page = "jobs", rawId] = location.hash.split("?")[0].split("/");
+  let id = rawId;
+  try { id = rawId && decodeURIComponent(rawId); } catch { id = rawId; }
+  const reads = can("jobs:read") || can("ops:read");
   for (const link of nav.querySelectorAll("a[data-page]")) {
-    link.parentElement.hidden = link.dataset.needs ? !can(link.dataset.needs) : false;
+    link.parentElement.hidden = link.dataset.needs ? !can(link.dataset.needs) : !reads;
     if (link.dataset.page === page) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   try {
-    if (page === "jobs" && id) await jobPage(decodeURIComponent(id));
-    else if (page === "spend" && can("ops:read")) await spendPage();
-    else if (page === "budgets" && can("admin")) await budgetsPage();
-    else if (page === "keys" && can("admin")) await keysPage();
-    else await jobsPage();
+    if (page === "spend" && can("ops:read")) await spendPage(token);
+    else if (page === "budgets" && can("admin")) await budgetsPage(token);
+    else if (page === "keys" && can("admin")) await keysPage(token);
+    else if (!reads) show("Nothing to show", el("p", { class: "empty" },
+      "This key may submit jobs but not read them; the console has nothing to show it."));
+    else if (page === "jobs" && id) await jobPage(token, id);
+    else await jobsPage(token);
   } catch (error) {
-    if (error.status !== 401) show("Something went wrong", problemBox(error));
+    if (error.status !== 401 && current(token)) show("Something went wrong", problemBox(error),
+      el("p", {}, el("button", { type: "button", onclick: route }, "Try again")));
   }
 }
 
 window.addEventListener("hashchange", route);
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  (main.querySelector("h2") || main).focus();
+});
 
 /** Shows {@code hash}; the same one again is shown afresh (applying unchanged filters reloads them). */
 function navigate(hash) {
@@ -154,6 +195,7 @@ function stopStreams() {
 async function follow(jobId, onJob) {
   const controller = new AbortController();
   streams.push(controller);
+  let ended = false;
   try {
     const response = await api(`/v1/jobs/${encodeURIComponent(jobId)}/events`, { accept: "text/event-stream",
       signal: controller.signal });
@@ -168,15 +210,37 @@ async function follow(jobId, onJob) {
         const event = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const data = event.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5)).join("\n");
-        if (data) onJob(JSON.parse(data));
+        if (data) {
+          const job = JSON.parse(data);
+          onJob(job);
+          ended = ["completed", "failed", "cancelled"].includes(job.status);
+        }
       }
     }
-  } catch { /* the page changed, or the stream ended */ }
+  } catch (error) {
+    if (error.status === 429 && !controller.signal.aborted) return poll(jobId, onJob, controller); // streams used up
+    if (controller.signal.aborted) return;
+  }
+  // the server ended the stream before the job did: the key may have been revoked meanwhile
+  if (!ended && !controller.signal.aborted) api("/v1/me").catch(() => {});
+}
+
+/** Without a free stream (each key holds at most 20 at once), a job is read again every 5 s instead. */
+async function poll(jobId, onJob, controller) {
+  while (!controller.signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    if (controller.signal.aborted) return;
+    try {
+      const job = await api(`/v1/jobs/${encodeURIComponent(jobId)}`, { signal: controller.signal });
+      onJob(job);
+      if (["completed", "failed", "cancelled"].includes(job.status)) return;
+    } catch { return; }
+  }
 }
 
 // --- jobs: history with filters, cursor paging and live status ---------------------------------------------
 
-async function jobsPage() {
+async function jobsPage(token) {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const form = el("form", { class: "filters", "aria-label": "Filter jobs" },
     el("label", { for: "f-status" }, "Status", el("select", { id: "f-status", name: "status" },
@@ -184,9 +248,9 @@ async function jobsPage() {
         el("option", { value: s, selected: params.get("status") === s }, s || "any")))),
     can("ops:read") ? el("label", { for: "f-client" }, "Client",
       el("input", { id: "f-client", name: "client", value: params.get("client") || "" })) : null,
-    el("label", { for: "f-from" }, "Created from", el("input", { id: "f-from", name: "created_from", type: "date",
+    el("label", { for: "f-from" }, "Created from (UTC)", el("input", { id: "f-from", name: "created_from", type: "date",
       value: params.get("created_from")?.slice(0, 10) || "" })),
-    el("label", { for: "f-to" }, "Created before", el("input", { id: "f-to", name: "created_to", type: "date",
+    el("label", { for: "f-to" }, "Created before (UTC)", el("input", { id: "f-to", name: "created_to", type: "date",
       value: params.get("created_to")?.slice(0, 10) || "" })),
     el("label", { for: "f-limit" }, "Per page", el("select", { id: "f-limit", name: "limit" },
       ["25", "50", "100"].map((n) => el("option", { value: n, selected: (params.get("limit") || "50") === n }, n)))),
@@ -198,10 +262,12 @@ async function jobsPage() {
     event.preventDefault();
     navigate(`#/jobs?${filterQuery(form)}`);
   });
-  form.querySelector("#csv").addEventListener("click", () => downloadCsv(filterQuery(form, true)));
   const results = el("div", {});
+  form.querySelector("#csv").addEventListener("click", () => guarded(results, () => downloadCsv(filterQuery(form, true))));
+  const page = await api(`/v1/jobs?${filterQuery(form)}`);
+  if (!current(token)) return;
   show("Jobs", form, results);
-  await loadJobs(results, filterQuery(form));
+  renderJobs(results, filterQuery(form), page);
 }
 
 function filterQuery(form, forCsv = false) {
@@ -214,12 +280,11 @@ function filterQuery(form, forCsv = false) {
   return query.toString();
 }
 
-async function loadJobs(results, query, cursor) {
-  const path = `/v1/jobs?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-  const page = await api(path);
+function renderJobs(results, query, page) {
   stopStreams();
   if (page.data.length === 0) {
     results.replaceChildren(el("p", { class: "empty" }, "No jobs match these filters."));
+    announce("No jobs match these filters");
     return;
   }
   const rows = page.data.map((job) => jobRow(job));
@@ -231,13 +296,19 @@ async function loadJobs(results, query, cursor) {
     el("tbody", {}, rows.map((row) => row.tr))));
   const pager = el("div", { class: "pager" });
   if (page.next_cursor) {
-    pager.append(el("button", { type: "button", class: "secondary", onclick: () => loadJobs(results, query, page.next_cursor) },
-      "Next page"));
+    const next = el("button", { type: "button", class: "secondary" }, "Next page");
+    next.addEventListener("click", () => guarded(pager, async () => {
+      const following = await api(`/v1/jobs?${query}&cursor=${encodeURIComponent(page.next_cursor)}`);
+      renderJobs(results, query, following);
+      results.querySelector("table")?.focus();
+    }));
+    pager.append(next);
   }
+  table.querySelector("table").setAttribute("tabindex", "-1");
   results.replaceChildren(table, pager);
   announce(`${page.data.length} jobs shown`);
-  // unfinished jobs update live (a few streams: each key may hold only so many open)
-  rows.filter((row) => !["completed", "failed", "cancelled"].includes(row.job.status)).slice(0, 5)
+  // unfinished jobs update live (a few streams: each key may hold only 20 open, across all its tabs)
+  rows.filter((row) => !["completed", "failed", "cancelled"].includes(row.job.status)).slice(0, 3)
     .forEach((row) => follow(row.job.id, (job) => row.update(job)));
 }
 
@@ -263,8 +334,9 @@ async function downloadCsv(query) {
 
 // --- one job: its story, its video ---------------------------------------------------------------------------
 
-async function jobPage(id) {
+async function jobPage(token, id) {
   const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+  if (!current(token)) return;
   const body = el("div", {});
   show(`Job ${job.id}`, el("p", {}, el("a", { href: "#/jobs" }, "← All jobs")), body);
   renderJob(body, job);
@@ -297,7 +369,9 @@ async function renderJob(body, job) {
   body.replaceChildren(...parts);
   try {
     const log = await api(`/v1/jobs/${encodeURIComponent(job.id)}/callbacks`);
-    callbacks.replaceChildren(log.attempts.length === 0 ? el("p", { class: "empty" }, "No callback attempts.") :
+    const events = log.events.map((event) => el("p", {}, `${event.type}: ${event.status}`,
+      event.last_error ? ` (last error: ${event.last_error})` : "", event.next_attempt_at ? `, next attempt ${time(event.next_attempt_at)}` : ""));
+    callbacks.replaceChildren(...events, log.attempts.length === 0 ? el("p", { class: "empty" }, "No callback attempts.") :
       el("div", { class: "table-wrap" }, el("table", {},
         el("thead", {}, el("tr", {}, ["Time", "Answer", "Duration", "Next attempt"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, log.attempts.map((a) => el("tr", {}, el("td", {}, time(a.attempted_at)),
@@ -312,28 +386,34 @@ function videoOf(job) {
   const video = job.result?.video;
   if (!video) return el("p", { class: "empty" }, job.status === "completed" ? "The result names no video." : "No video yet.");
   const archive = video.archive;
-  if (archive?.status === "stored") {
-    // the signed URL plays without a key: a <video> element sends no Authorization header
+  if (archive?.status === "stored" && typeof archive.signed_url === "string" && archive.signed_url.startsWith("/v1/")) {
+    // the signed URL plays without a key: a <video> element sends no Authorization header (valid for an hour:
+    // open the job again to play it later)
     return el("video", { controls: true, preload: "metadata", src: archive.signed_url, "aria-label": "The job's video" });
   }
+  const falUrl = safeHref(video.url);
   return el("div", {},
-    el("p", { class: "notice" }, archive?.status === "failed"
-      ? `falgate could not keep a copy (${archive.reason}); fal's own link below expires with fal's retention.`
-      : "falgate is still copying the video; fal's own link below expires with fal's retention."),
-    el("p", {}, el("a", { href: video.url, rel: "noreferrer noopener", target: "_blank" }, "fal's video URL")));
+    el("p", { class: "notice" }, !archive ? "falgate keeps no copies here (the archive is off); fal's own link below expires with fal's retention."
+      : archive.status === "failed"
+        ? `falgate could not keep a copy (${archive.reason}); fal's own link below expires with fal's retention.`
+        : "falgate is still copying the video; fal's own link below expires with fal's retention."),
+    falUrl ? el("p", {}, el("a", { href: falUrl, rel: "noreferrer noopener", target: "_blank" }, "fal's video URL"))
+      : el("p", { class: "empty" }, "fal's result names no web link."));
 }
 
 // --- spend: by day (a chart) and by client (a table) ---------------------------------------------------------
 
-async function spendPage() {
+async function spendPage(token) {
   const now = new Date();
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
-  const month = params.get("month") || `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+  const thisMonth = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+  const asked = params.get("month") || "";
+  const month = /^\d{4}-(0[1-9]|1[0-2])$/.test(asked) ? asked : thisMonth;
   const form = el("form", { class: "filters", "aria-label": "Choose a month" },
     el("label", { for: "s-month" }, "Month (UTC)", el("input", { id: "s-month", name: "month", type: "month", value: month,
       required: true })),
     el("button", { type: "submit" }, "Show"),
-    el("button", { type: "button", class: "secondary", id: "spend-csv" }, "Download the month's jobs (CSV)"));
+    el("button", { type: "button", class: "secondary", id: "spend-csv" }, "Download jobs created this month (CSV)"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     navigate(`#/spend?month=${form.elements.month.value}`);
@@ -342,10 +422,12 @@ async function spendPage() {
   const from = new Date(Date.UTC(year, m - 1, 1));
   const to = new Date(Date.UTC(year, m, 1));
   const range = `from=${from.toISOString().slice(0, 10)}&to=${to.toISOString().slice(0, 10)}`;
-  form.querySelector("#spend-csv").addEventListener("click", () =>
-    downloadCsv(`created_from=${from.toISOString()}&created_to=${to.toISOString()}`));
+  const csvProblem = el("div", {});
+  form.querySelector("#spend-csv").addEventListener("click", () => guarded(csvProblem, () =>
+    downloadCsv(`created_from=${from.toISOString()}&created_to=${to.toISOString()}`)));
   const [byDay, byClient] = await Promise.all([api(`/v1/spend?${range}&group_by=day`),
     api(`/v1/spend?${range}&group_by=client`)]);
+  if (!current(token)) return;
   const chart = el("div", { class: "chart", role: "img",
     "aria-label": `Spend per day in ${month}: ${byDay.total_usd} USD over ${byDay.jobs} jobs` });
   const clients = byClient.groups.length === 0 ? el("p", { class: "empty" }, "Nothing was spent this month.") :
@@ -357,7 +439,8 @@ async function spendPage() {
         el("td", { class: "num" }, String(g.jobs)), el("td", { class: "num" }, g.total_usd)))),
       el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, "Total"), el("td", { class: "num" }, String(byClient.jobs)),
         el("td", { class: "num", id: "spend-total" }, byClient.total_usd)))));
-  show("Spend", form, el("p", {}, `${byDay.total_usd} USD over ${byDay.jobs} jobs in ${month}.`), chart, clients);
+  show("Spend", form, csvProblem, el("p", {}, `${byDay.total_usd} USD over ${byDay.jobs} jobs that ended in ${month} (UTC).`),
+    chart, clients);
   drawChart(chart, byDay.groups, from, to);
 }
 
@@ -371,6 +454,7 @@ function drawChart(target, groups, from, to) {
   }
   const width = Math.max(300, Math.min(target.clientWidth || 800, 1100));
   new uPlot({ width, height: 240, scales: { x: { time: true } },
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"), // days are UTC days, wherever the reader is
     series: [{}, { label: "USD", stroke: "#0b5cad", fill: "rgba(11,92,173,0.15)", paths: uPlot.paths.bars({ size: [0.7] }) }],
     axes: [{}, { label: "USD" }] }, [days, totals], target);
   target.dataset.days = String(days.length);
@@ -379,7 +463,7 @@ function drawChart(target, groups, from, to) {
 
 // --- budgets (admin) -----------------------------------------------------------------------------------------
 
-async function budgetsPage() {
+async function budgetsPage(token) {
   const result = el("div", {});
   const form = el("form", { class: "row", "aria-label": "A client's budget" },
     el("label", { for: "b-client" }, "Client", el("input", { id: "b-client", name: "client", required: true })),
@@ -405,7 +489,7 @@ async function budgetsPage() {
 
 // --- keys (admin) ----------------------------------------------------------------------------------------------
 
-async function keysPage() {
+async function keysPage(token) {
   const created = el("div", {});
   const scopes = ["jobs:create", "jobs:read", "ops:read", "admin"];
   const form = el("form", { class: "row", "aria-label": "Create a key" },
@@ -426,34 +510,46 @@ async function keysPage() {
       const key = await api("/v1/keys", { method: "POST", body });
       const secret = el("code", { id: "new-secret" }, key.key);
       const copy = el("button", { type: "button", class: "secondary" }, "Copy");
-      copy.addEventListener("click", async () => { await navigator.clipboard.writeText(key.key); announce("Key copied"); });
-      created.replaceChildren(el("div", { class: "notice", role: "alert" },
+      copy.addEventListener("click", async () => {
+        try {
+          await navigator.clipboard.writeText(key.key);
+          announce("Key copied");
+        } catch { // no clipboard here (a page not served over https): the text is selected to copy by hand
+          getSelection().selectAllChildren(secret);
+          announce("Clipboard unavailable: the key is selected, copy it with your keyboard");
+        }
+      });
+      created.replaceChildren(el("div", { class: "notice" },
         el("p", {}, `Key for ${key.client} created. Copy it now: it is shown only once.`), el("div", { class: "secret" }, secret, copy)));
+      announce(`Key for ${key.client} created; it is shown once, below the form`);
+      copy.focus();
       form.reset();
-      await loadKeys(list);
+      renderKeys(list, (await api("/v1/keys")).data);
     } catch (error) {
       if (error.status !== 401) created.replaceChildren(problemBox(error));
     }
   });
-  show("Keys", form, created, el("h3", {}, "All keys"), list);
-  await loadKeys(list);
+  const keys = await api("/v1/keys");
+  if (!current(token)) return;
+  show("Keys", form, created, el("h3", { id: "all-keys", tabindex: "-1" }, "All keys"), list);
+  renderKeys(list, keys.data);
 }
 
-async function loadKeys(list) {
-  const { data } = await api("/v1/keys");
+function renderKeys(list, data) {
   list.replaceChildren(data.length === 0 ? el("p", { class: "empty" }, "No keys yet.") : el("div", { class: "table-wrap" },
-    el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Client", "Scopes", "Key starts", "Last used", ""].map((h) =>
+    el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Client", "Scopes", "Key starts", "Last used", "Revoke"].map((h) =>
       el("th", { scope: "col" }, h)))),
     el("tbody", {}, data.map((key) => el("tr", { "data-key": key.id }, el("td", {}, key.name, key.sandbox ? " (sandbox)" : ""),
       el("td", {}, key.client), el("td", {}, key.scopes.join(", ")), el("td", {}, el("code", {}, key.key_prefix)),
       el("td", {}, time(key.last_used_at)),
       el("td", {}, key.revoked_at ? `revoked ${time(key.revoked_at)}` : el("button", { type: "button", class: "danger",
-        "aria-label": `Revoke ${key.name} (${key.client})`, onclick: async () => {
+        "aria-label": `Revoke ${key.name} (${key.client})`, onclick: () => guarded(list, async () => {
           if (!confirm(`Revoke the key "${key.name}" of ${key.client}? Requests with it fail at once.`)) return;
-          await api(`/v1/keys/${key.id}`, { method: "DELETE", accept: "*/*" });
-          announce("Key revoked");
-          await loadKeys(list);
-        } }, "Revoke"))))))));
+          await api(`/v1/keys/${encodeURIComponent(key.id)}`, { method: "DELETE", accept: "*/*" });
+          announce(`Key ${key.name} revoked`);
+          renderKeys(list, (await api("/v1/keys")).data);
+          document.getElementById("all-keys")?.focus();
+        }) }, "Revoke"))))))));
 }
 
 route();

@@ -58,6 +58,10 @@ class ConsolePages {
             response.setHeader("X-Content-Type-Options", "nosniff");
             response.setHeader("Referrer-Policy", "no-referrer");
             response.setHeader("X-Frame-Options", "DENY");
+            if (request.getRequestURI().startsWith("/console")) {
+                // checked again on every load: after an upgrade the page and its modules change together
+                response.setHeader("Cache-Control", "no-cache");
+            }
             chain.doFilter(request, response);
         }
     }

@@ -68,12 +68,20 @@ class ConsoleTest extends IntegrationTest {
         String live = body(send(as(creator, "/v1/jobs").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(validBody(client + " live"))))).path("id").asString();
         ids.add(live); // queued while the browser watches
+        String hostile = body(send(as(creator, "/v1/jobs").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("""
+                        {"input": {"prompt": "<img src=x onerror=\\"window.__pwned=1\\"> %s",
+                                   "video": {"video_url": "https://example.com/in.mp4"}},
+                         "metadata": {"<script>window.__pwned=1</script>": "javascript:window.__pwned=1"}}
+                        """.formatted(client))))).path("id").asString();
+        ids.add(hostile);
 
         ProcessBuilder builder = new ProcessBuilder("node", "console-check.mjs").directory(tools.toFile())
                 .redirectErrorStream(true);
         builder.environment().putAll(Map.of("BASE", gateway().toString(), "ADMIN_KEY", ADMIN_KEY, "READER_KEY", reader,
                 "DOOMED_KEY", doomed, "CLIENT", client, "COMPLETED_JOB", completed, "MONTH", month.toString(),
                 "SHOTS", SHOTS.toAbsolutePath().toString(), "LIVE_JOB", live));
+        builder.environment().put("HOSTILE_JOB", hostile);
         Process node = builder.start();
         Map<String, List<JsonNode>> steps = new HashMap<>();
         StringBuilder output = new StringBuilder();
@@ -119,7 +127,14 @@ class ConsoleTest extends IntegrationTest {
                 .isEqualTo("completed");
         JsonNode history = only(steps, "history");
         assertThat(history.path("first")).hasSize(25);
-        assertThat(history.path("second")).hasSize(6);
+        assertThat(history.path("second")).hasSize(7);
+        JsonNode hostilePage = only(steps, "hostile");
+        assertThat(hostilePage.path("pwned").asBoolean()).as("values from the API are text, never markup").isFalse();
+        assertThat(hostilePage.path("images").asInt()).isZero();
+        assertThat(hostilePage.path("shownAsText").asBoolean()).isTrue();
+        JsonNode skip = only(steps, "skip");
+        assertThat(skip.path("hash").asString()).as("the skip link stays on the page").startsWith("#/jobs/");
+        assertThat(skip.path("focused").asString()).isEqualTo("H2");
         List<String> shown = new ArrayList<>(history.path("first").valueStream().map(JsonNode::asString).toList());
         shown.addAll(history.path("second").valueStream().map(JsonNode::asString).toList());
         assertThat(shown).as("every job once, newest first").containsExactlyInAnyOrderElementsOf(ids);
