@@ -79,7 +79,7 @@ try {
   await accessibility(page, "job");
 
   await page.goto(`${BASE}/console#/jobs/${HOSTILE_JOB}`);
-  await page.waitForFunction(() => document.querySelector("main h2")?.textContent.startsWith("Job "));
+  await page.waitForFunction((id) => document.querySelector("main h2")?.textContent === `Job ${id}`, HOSTILE_JOB);
   print("hostile", await page.evaluate(() => ({ pwned: window.__pwned === 1, images: document.querySelectorAll("main img").length,
     shownAsText: document.querySelector("main").textContent.includes("<img src=x") })));
   await page.focus(".skip"); // the skip link moves focus to the content, staying on the page
