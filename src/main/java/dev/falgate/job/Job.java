@@ -11,6 +11,7 @@ import jakarta.persistence.Table;
 
 import org.hibernate.annotations.ColumnTransformer;
 
+import dev.falgate.callback.Callbacks;
 import dev.falgate.fal.FalRequest;
 import dev.falgate.ledger.FalRequestEntry;
 import dev.falgate.ledger.StoredOnce;
@@ -74,7 +75,7 @@ class Job extends StoredOnce<UUID> {
     /** A sandbox key's job: run by the sandbox's simulator, never by fal, and free. */
     private boolean sandbox;
     /** {@code standard} (Standard Webhooks, {@code /v1}) or {@code fal} (fal's webhook format, the facade's fal_webhook). */
-    private String callbackFormat = "standard";
+    private String callbackFormat = Callbacks.STANDARD_FORMAT;
 
     private Instant createdAt;
     private Instant submittedAt;

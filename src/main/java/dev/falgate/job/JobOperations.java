@@ -6,6 +6,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import dev.falgate.access.Caller;
+import dev.falgate.callback.Callbacks;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -37,7 +38,7 @@ public class JobOperations {
      */
     public Submitted submit(Caller caller, JsonNode body, String idempotencyKey, boolean falWebhookFormat) {
         JobService.Submission submission = jobs.accept(caller, body, idempotencyKey,
-                falWebhookFormat ? "fal" : "standard", true);
+                falWebhookFormat ? Callbacks.FAL_FORMAT : Callbacks.STANDARD_FORMAT, true);
         return new Submitted(resources.of(submission.job()), submission.replayed());
     }
 

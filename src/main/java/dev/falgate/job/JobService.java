@@ -27,6 +27,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import dev.falgate.access.Caller;
 import dev.falgate.access.Scope;
+import dev.falgate.callback.Callbacks;
 import dev.falgate.fal.FalAccount;
 import dev.falgate.fal.FalClient;
 import dev.falgate.web.ApiException;
@@ -94,7 +95,7 @@ public class JobService {
      * first, another body is refused, and the unique index decides between concurrent first uses.
      */
     Submission accept(Caller caller, JsonNode body, String idempotencyKey) {
-        return accept(caller, body, idempotencyKey, "standard");
+        return accept(caller, body, idempotencyKey, Callbacks.STANDARD_FORMAT);
     }
 
     /** As {@link #accept(Caller, JsonNode, String)}, its callback (if any) delivered in {@code callbackFormat}. */
